@@ -1,0 +1,109 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { freePort } from './ports.js';
+
+/** A Redis that tests may use, and how to let go of it. */
+export interface TestRedis {
+  /** `redis://127.0.0.1:PORT` (or the REDIS_URL that was given). */
+  readonly url: string;
+  /** True when this process started the server (and will stop it). */
+  readonly started: boolean;
+  stop(): Promise<void>;
+}
+
+const HOW_TO_GET_REDIS =
+  'Tests need a real Redis. Either set REDIS_URL to a running one on loopback ' +
+  '(e.g. REDIS_URL=redis://127.0.0.1:6379), or install redis-server so the tests can start ' +
+  'their own (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis).';
+
+/** Answers PING within `timeoutMs`, or false. Never retries, never queues commands. */
+export async function redisAnswers(url: string, timeoutMs = 1_500): Promise<boolean> {
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+  });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    return (await client.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** Tests may only talk to loopback (CONVENTIONS.md): refuse any other Redis host. */
+export function assertLoopbackRedisUrl(url: string): void {
+  const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+  const loopback = host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+  if (!loopback) {
+    throw new Error(
+      `REDIS_URL=${url} is not a loopback address; tests only talk to 127.0.0.0/8 or ::1. ${HOW_TO_GET_REDIS}`,
+    );
+  }
+}
+
+/**
+ * A real Redis for tests: `REDIS_URL` when it is set and answers; otherwise a `redis-server`
+ * started on a free loopback port with no persistence (stopped by `stop()`); otherwise an error
+ * that says how to get one.
+ */
+export async function provideTestRedis(
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<TestRedis> {
+  const given = env['REDIS_URL'];
+  if (given) {
+    assertLoopbackRedisUrl(given);
+    if (await redisAnswers(given)) {
+      return { url: given, started: false, stop: () => Promise.resolve() };
+    }
+  }
+  return startRedisServer(env['REDIS_SERVER_BIN'] ?? 'redis-server', given);
+}
+
+async function startRedisServer(bin: string, unreachable: string | undefined): Promise<TestRedis> {
+  const port = await freePort();
+  const dir = await mkdtemp(join(tmpdir(), 'skiff-test-redis-'));
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+  args.push('--dir', dir, '--daemonize', 'no', '--loglevel', 'warning');
+  const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
+  const url = `redis://127.0.0.1:${port}`;
+  const prefix = unreachable ? `REDIS_URL=${unreachable} does not answer, and ` : '';
+
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const failed = await Promise.race([spawnError, delay(50).then(() => undefined)]);
+    if (failed) {
+      await rm(dir, { recursive: true, force: true });
+      throw new Error(`${prefix}could not start '${bin}' (${failed.message}). ${HOW_TO_GET_REDIS}`);
+    }
+    if (child.exitCode !== null) break;
+    if (await redisAnswers(url, 500)) {
+      return { url, started: true, stop: () => stopChild(child, dir) };
+    }
+  }
+  await stopChild(child, dir);
+  throw new Error(`${prefix}'${bin}' did not come up on ${url}: ${stderr.trim()}. ${HOW_TO_GET_REDIS}`);
+}
+
+async function stopChild(child: ChildProcess, dir: string): Promise<void> {
+  if (child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await Promise.race([exited, delay(5_000).then(() => child.kill('SIGKILL'))]);
+  }
+  await rm(dir, { recursive: true, force: true });
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
