@@ -1,4 +1,5 @@
 import { registerConfigCommands } from './commands/config.js';
+import { registerDoctorCommands } from './commands/doctor.js';
 import { registerEnvCommands } from './commands/env.js';
 import { registerSnapshotCommands } from './commands/snapshot.js';
 import { ExitCode, processIo, type CliIo } from './io.js';
@@ -11,6 +12,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   registerConfigCommands(program, invocation);
   registerEnvCommands(program, invocation);
   registerSnapshotCommands(program, invocation);
+  registerDoctorCommands(program, invocation);
   // Every subcommand group gets the same output routing and exit handling as the root.
   for (const command of program.commands) {
     command.exitOverride().configureOutput(program.configureOutput());
