@@ -1,0 +1,56 @@
+/**
+ * Roles of team API credentials, from least to most privileged. A workspace's credentials are
+ * issued with one of them.
+ */
+export const ROLES = ['reader', 'deployer', 'admin'] as const;
+
+/** A role of a team API credential (or of a mapped Entra ID identity). */
+export type Role = (typeof ROLES)[number];
+
+/** What `reader` may do: look, never change. */
+const READER = ['model:read', 'service:read', 'service:logs'] as const;
+
+/** What `deployer` adds: everything that changes models and services of its workspace. */
+const DEPLOYER = [
+  'model:register',
+  'model:delete',
+  'service:deploy',
+  'service:update',
+  'service:delete',
+  'service:keys',
+  'service:token',
+] as const;
+
+/** What `admin` adds: workspaces, credentials and the audit log. */
+const ADMIN = ['workspace:read', 'workspace:manage', 'credential:manage', 'audit:read'] as const;
+
+/** Every permission, in table order. */
+export const PERMISSIONS = [...READER, ...DEPLOYER, ...ADMIN] as const;
+
+/**
+ * One operation class the gRPC API guards. `service:keys` covers `get_keys` and `regen_key`,
+ * `service:token` covers `get_token`, `service:read` covers get/list/watch of services.
+ */
+export type Permission = (typeof PERMISSIONS)[number];
+
+/** The role table: each role holds the permissions of the roles below it plus its own. */
+export const ROLE_PERMISSIONS: Readonly<Record<Role, ReadonlySet<Permission>>> = {
+  reader: new Set<Permission>(READER),
+  deployer: new Set<Permission>([...READER, ...DEPLOYER]),
+  admin: new Set<Permission>(PERMISSIONS),
+};
+
+/** Whether `role` holds `permission`. */
+export function can(role: Role, permission: Permission): boolean {
+  return ROLE_PERMISSIONS[role].has(permission);
+}
+
+/** Whether `value` names a {@link Role}. */
+export function isRole(value: unknown): value is Role {
+  return typeof value === 'string' && (ROLES as readonly string[]).includes(value);
+}
+
+/** Whether `value` names a {@link Permission}. */
+export function isPermission(value: unknown): value is Permission {
+  return typeof value === 'string' && (PERMISSIONS as readonly string[]).includes(value);
+}
