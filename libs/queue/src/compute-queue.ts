@@ -1,0 +1,92 @@
+import { Queue, QueueEvents } from 'bullmq';
+import { Redis } from 'ioredis';
+import { ComputeJob, computeJobId, computeQueueName } from './jobs.js';
+
+/** Options of {@link ComputeQueue.connect}. */
+export interface ComputeQueueOptions {
+  /** Redis URL, e.g. redis://127.0.0.1:6379. */
+  redisUrl: string;
+  workspace: string;
+  compute: string;
+  /** BullMQ key prefix (default 'skiff'); tests use their own for isolation. */
+  prefix?: string;
+  /** Completed jobs kept for inspection (default 1000). */
+  keepCompleted?: number;
+  /** Failed jobs kept for inspection (default 5000). */
+  keepFailed?: number;
+}
+
+/** What enqueue did: `created: false` when a job with the same id existed already. */
+export interface EnqueueResult {
+  jobId: string;
+  created: boolean;
+}
+
+/**
+ * The producer side of one compute target's job queue (the control plane). Jobs carry
+ * deterministic ids, so enqueueing is idempotent; agents consume with {@link startComputeWorker}.
+ */
+export class ComputeQueue {
+  protected constructor(
+    readonly name: string,
+    private readonly queue: Queue<ComputeJob>,
+    private readonly connection: Redis,
+  ) {}
+
+  /**
+   * Opens the queue. The connection has no offline queue: when Redis is away, enqueue fails
+   * at once (the API answers UNAVAILABLE) instead of piling up commands in memory.
+   */
+  static async connect(options: ComputeQueueOptions): Promise<ComputeQueue> {
+    const name = computeQueueName(options.workspace, options.compute);
+    const connection = new Redis(options.redisUrl, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+    });
+    connection.on('error', () => undefined); // surfaced through the failing command instead
+    const queue = new Queue<ComputeJob>(name, {
+      connection,
+      prefix: options.prefix ?? 'skiff',
+      defaultJobOptions: {
+        attempts: 5,
+        backoff: { type: 'exponential', delay: 1_000 },
+        removeOnComplete: options.keepCompleted ?? 1_000,
+        removeOnFail: options.keepFailed ?? 5_000,
+      },
+    });
+    queue.on('error', () => undefined);
+    await queue.waitUntilReady();
+    return new ComputeQueue(name, queue, connection);
+  }
+
+  /** Validates and enqueues a job under its deterministic id. */
+  async enqueue(job: ComputeJob): Promise<EnqueueResult> {
+    const payload = ComputeJob.parse(job);
+    const jobId = computeJobId(payload);
+    const existing = await this.queue.getJob(jobId);
+    if (existing) return { jobId, created: false };
+    await this.queue.add(payload.kind, payload, { jobId });
+    return { jobId, created: true };
+  }
+
+  /** Jobs not yet finished: waiting, delayed or active. */
+  async pendingCount(): Promise<number> {
+    return this.queue.getJobCountByTypes('waiting', 'delayed', 'active', 'prioritized');
+  }
+
+  /** Events of this queue (progress, completed, failed) for streaming to watchers. */
+  events(): QueueEvents {
+    return new QueueEvents(this.name, {
+      connection: this.connection.duplicate({
+        enableOfflineQueue: true,
+        maxRetriesPerRequest: null,
+      }),
+      prefix: this.queue.opts.prefix ?? 'skiff',
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close();
+    this.connection.disconnect();
+  }
+}

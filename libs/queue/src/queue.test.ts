@@ -1,0 +1,128 @@
+import { Queue, type Worker } from 'bullmq';
+import { isolatedRedis, type IsolatedRedis } from '@skiff/testing';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  ComputeQueue,
+  computeJobId,
+  computeQueueName,
+  startComputeWorker,
+  type ComputeJob,
+  type ComputeJobHandlers,
+  type JobProgress,
+} from './index.js';
+
+// Real BullMQ on the real Redis of the test run; each test has its own key prefix.
+describe('compute queue', () => {
+  let redis: IsolatedRedis;
+  let queue: ComputeQueue;
+  let worker: Worker | undefined;
+  const target = { workspace: 'team-a', compute: 'local' };
+
+  beforeEach(async () => {
+    redis = isolatedRedis();
+    queue = await ComputeQueue.connect({ redisUrl: redis.url, prefix: bullPrefix(), ...target });
+  });
+  afterEach(async () => {
+    await worker?.close();
+    worker = undefined;
+    await queue.close();
+    await redis.cleanup();
+  });
+
+  const bullPrefix = () => redis.prefix.slice(0, -1);
+  const deploy: ComputeJob = {
+    kind: 'deploy',
+    workspace: 'team-a',
+    service: 'iris',
+    generation: 3,
+  };
+
+  function handlersRecording(seen: ComputeJob[], progress: JobProgress[] = []): ComputeJobHandlers {
+    return {
+      deploy: async (job, context) => {
+        seen.push(job);
+        await context.progress({ step: 'WORKLOAD_APPLIED', message: 'applied' });
+        progress.push({ step: 'WORKLOAD_APPLIED', message: 'applied' });
+        return { applied: job.generation };
+      },
+      delete: (job) => Promise.resolve(seen.push(job)),
+      scale: (job) => Promise.resolve(seen.push(job)),
+    };
+  }
+
+  it('delivers a deploy job to a worker, with progress and the result', async () => {
+    const seen: ComputeJob[] = [];
+    const events = queue.events();
+    await events.waitUntilReady();
+    const progressSeen: unknown[] = [];
+    events.on('progress', ({ data }) => progressSeen.push(data));
+    const completed = new Promise<unknown>((resolve) =>
+      events.on('completed', ({ returnvalue }) => resolve(returnvalue)),
+    );
+
+    const result = await queue.enqueue(deploy);
+    expect(result).toEqual({ jobId: 'deploy.team-a.iris.3', created: true });
+    worker = startComputeWorker(
+      { redisUrl: redis.url, prefix: bullPrefix(), ...target },
+      handlersRecording(seen),
+    );
+
+    expect(await completed).toEqual({ applied: 3 });
+    expect(seen).toEqual([deploy]);
+    expect(progressSeen).toEqual([{ step: 'WORKLOAD_APPLIED', message: 'applied' }]);
+    await events.close();
+  });
+
+  it('is idempotent: the same kind, service and generation make one job', async () => {
+    expect((await queue.enqueue(deploy)).created).toBe(true);
+    expect((await queue.enqueue({ ...deploy })).created).toBe(false);
+    expect((await queue.enqueue({ ...deploy, generation: 4 })).created).toBe(true);
+    expect(await queue.pendingCount()).toBe(2);
+  });
+
+  it('rejects an invalid payload before it reaches Redis', async () => {
+    await expect(queue.enqueue({ ...deploy, generation: 0 })).rejects.toThrow(/generation/);
+    expect(await queue.pendingCount()).toBe(0);
+  });
+
+  it('fails a malformed job without retrying it and names the bad field', async () => {
+    // A producer that bypasses validation (an older control plane, a hand-made job).
+    const raw = new Queue(computeQueueName('team-a', 'local'), {
+      connection: { url: redis.url },
+      prefix: bullPrefix(),
+    });
+    const job = await raw.add(
+      'deploy',
+      { kind: 'deploy', workspace: 'team-a', service: 'iris' },
+      { attempts: 5 },
+    );
+    const seen: ComputeJob[] = [];
+    worker = startComputeWorker(
+      { redisUrl: redis.url, prefix: bullPrefix(), ...target },
+      handlersRecording(seen),
+    );
+    const failed = await new Promise<string>((resolve) =>
+      worker!.on('failed', (_job, error) => resolve(error.message)),
+    );
+    expect(failed).toMatch(/generation/);
+    const stored = await raw.getJob(job.id!);
+    expect(stored?.attemptsMade).toBe(1);
+    expect(await stored?.getState()).toBe('failed');
+    expect(seen).toEqual([]);
+    await raw.close();
+  });
+
+  it('uses ids and queue names BullMQ accepts', () => {
+    expect(
+      computeJobId({
+        kind: 'scale',
+        workspace: 'w',
+        service: 's',
+        generation: 2,
+        replicas: 5,
+        reason: 'r',
+      }),
+    ).toBe('scale.w.s.2.5');
+    expect(computeQueueName('w', 'c')).not.toContain(':');
+  });
+});
