@@ -29,12 +29,13 @@ export interface SnapshotOptions {
    * pass false (entries stored) when the bytes must match across Node.js/zlib builds too.
    */
   readonly compress?: boolean;
+  /**
+   * Called when the zip starts reading a file (in path order), e.g. to report upload progress.
+   * Files are read one at a time, so this also shows how far the snapshot has got.
+   */
+  readonly onFile?: (entry: SnapshotEntry, index: number) => void;
 }
 
-// 1980-01-01 00:00, the earliest time a zip (DOS) timestamp can hold. Built from local-time
-// components because yazl encodes DOS times from local-time getters: this way the stored
-// fields are 1980-01-01 00:00 in every time zone.
-const FIXED_MTIME = new Date(1980, 0, 1, 0, 0, 0);
 const REGULAR_FILE = 0o100644;
 const EXECUTABLE_FILE = 0o100755;
 // zlib's default, stated so that a change of yazl's default cannot change the bytes.
@@ -69,10 +70,18 @@ export async function writeSnapshot(
   options: SnapshotOptions = {},
 ): Promise<SnapshotResult> {
   const entries = await listSnapshotFiles(dir);
+  // 1980-01-01 00:00, the earliest time a zip (DOS) timestamp can hold. Built from local-time
+  // components, and for each snapshot, because yazl encodes DOS times with local-time getters:
+  // this way the stored fields are 1980-01-01 00:00 in whatever time zone is current.
+  const mtime = new Date(1980, 0, 1, 0, 0, 0);
   const zip = new ZipFile();
   const zipOutput = zip.outputStream as Readable;
   zip.on('error', (error: unknown) => zipOutput.destroy(asSnapshotError(error)));
-  for (const entry of entries) addEntry(zip, entry, options.compress ?? true);
+  entries.forEach((entry, index) =>
+    addEntry(zip, entry, { mtime, compress: options.compress ?? true }, () =>
+      options.onFile?.(entry, index),
+    ),
+  );
   zip.end();
 
   const hash = createHash('sha256');
@@ -101,14 +110,19 @@ export async function snapshotDigest(
   return writeSnapshot(dir, discard, options);
 }
 
-function addEntry(zip: ZipFile, entry: SnapshotEntry, compress: boolean): void {
+function addEntry(
+  zip: ZipFile,
+  entry: SnapshotEntry,
+  { mtime, compress }: { mtime: Date; compress: boolean },
+  onStart: () => void,
+): void {
   if (entry.path.includes('\\') || /^[a-zA-Z]:/.test(entry.path)) {
     throw new SnapshotError(
       `cannot store ${JSON.stringify(entry.path)}: zip paths cannot contain a backslash or start with a drive letter`,
     );
   }
   const options = {
-    mtime: FIXED_MTIME,
+    mtime,
     forceDosTimestamp: true,
     mode: entry.executable ? EXECUTABLE_FILE : REGULAR_FILE,
     compress,
@@ -116,6 +130,12 @@ function addEntry(zip: ZipFile, entry: SnapshotEntry, compress: boolean): void {
     size: entry.size,
   };
   zip.addReadStreamLazy(entry.path, options, (callback) => {
+    try {
+      onStart();
+    } catch (error) {
+      zip.emit('error', error);
+      return;
+    }
     const checked = new SizeCheck(entry);
     const source = createReadStream(entry.sourcePath);
     source.on('error', (error) =>
