@@ -232,7 +232,7 @@ export class Autoscaler {
     const share =
       ready === 0
         ? 'no ready replicas'
-        : `${formatAmount((100 * demand) / (ready * this.policy.maxConcurrentPerReplica))}% utilization of ${formatAmount(ready)} ready`;
+        : `utilization ${formatAmount((100 * demand) / (ready * this.policy.maxConcurrentPerReplica))}% of ${formatAmount(ready)} ready`;
     const when = period.carried
       ? `in the newest samples (${formatSeconds(now - period.newestAt)} ago)`
       : `over the last ${formatSeconds(this.#periodMs)}`;

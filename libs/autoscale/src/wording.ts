@@ -8,9 +8,9 @@ export function formatAmount(value: number): string {
   return String(Number(value.toFixed(digits)));
 }
 
-/** A duration given in ms, written in seconds: `1s`, `0.25s`, `61s`. */
+/** A duration given in ms, written in seconds to the ms: `1s`, `0.25s`, `6.001s`. */
 export function formatSeconds(ms: number): string {
-  return `${formatAmount(ms / 1000)}s`;
+  return `${Number((ms / 1000).toFixed(3))}s`;
 }
 
 /** `1 replica`, `2 replicas`. */
