@@ -84,6 +84,8 @@ export function createAuthInterceptor(options: AuthInterceptorOptions): ServerIn
   const authorize = async (method: string, metadata: Metadata): Promise<Caller> => {
     const header = metadata.get('authorization');
     const value = header.length === 1 && typeof header[0] === 'string' ? header[0] : undefined;
+    // Node's HTTP/2 (both ends) keeps `authorization` single-valued; refuse ambiguity anyway
+    // rather than pick one, in case a proxy in front behaves differently.
     if (header.length > 1) throw new UnauthenticatedError('more than one authorization entry');
     const caller = await options.authenticator.authenticate(value);
     const permission = permissions.get(method);
