@@ -82,11 +82,18 @@ export function object<S extends z.ZodRawShape>(shape: S) {
   return z.strictObject(shape, expecting('an object'));
 }
 
-/** Closest allowed key to a mistyped one (case-insensitive or edit distance <= 2). */
+/**
+ * Closest allowed key to a mistyped one: same letters in another case, a shortened name
+ * (`period` for `periodSeconds`), or an edit distance of at most 2.
+ */
 function suggestion(key: string, allowed: readonly string[]): string | undefined {
   const lower = key.toLowerCase();
   const exact = allowed.find((a) => a.toLowerCase() === lower);
   if (exact) return exact;
+  if (lower.length >= 3) {
+    const prefixed = allowed.filter((a) => a.toLowerCase().startsWith(lower));
+    if (prefixed.length === 1) return prefixed[0];
+  }
   let best: string | undefined;
   let bestDistance = 3;
   for (const candidate of allowed) {
@@ -102,40 +109,53 @@ function editDistance(a: string, b: string): number {
     const current = [i];
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost);
+      current[j] = Math.min(
+        (previous[j] ?? 0) + 1,
+        (current[j - 1] ?? 0) + 1,
+        (previous[j - 1] ?? 0) + cost,
+      );
     }
     previous = current;
   }
-  return previous[b.length]!;
+  return previous[b.length] ?? 0;
 }
 
-/** Finds the object schema at `path` inside `schema`, through optional/nullable/pipe wrappers. */
-function objectKeysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+/** The parts of a zod schema definition this module walks through. */
+interface SchemaDef {
+  readonly type: string;
+  readonly innerType?: z.core.$ZodType;
+  readonly in?: z.core.$ZodType;
+  readonly shape?: Readonly<Record<string, z.core.$ZodType>>;
+  readonly element?: z.core.$ZodType;
+  readonly valueType?: z.core.$ZodType;
+}
+
+const defOf = (schema: z.core.$ZodType): SchemaDef => schema._zod.def as unknown as SchemaDef;
+
+/** The schema itself, through optional/nullable/default/pipe wrappers. */
+function unwrap(schema: z.core.$ZodType): z.core.$ZodType {
+  const def = defOf(schema);
+  const inner = def.type === 'pipe' ? def.in : def.innerType;
+  return inner ? unwrap(inner) : schema;
+}
+
+/** Field names of the object schema at `path` inside `schema` (none when it is not one). */
+function objectKeysAt(schema: z.core.$ZodType, path: readonly PropertyKey[]): string[] {
   let current: z.core.$ZodType | undefined = schema;
-  const unwrap = (s: z.core.$ZodType): z.core.$ZodType => {
-    let inner = s;
-    for (;;) {
-      const def = inner._zod.def as unknown as Record<string, z.core.$ZodType | undefined> & {
-        type: string;
-      };
-      if (def.type === 'optional' || def.type === 'nullable' || def.type === 'default') {
-        inner = def['innerType']!;
-      } else if (def.type === 'pipe') inner = def['in']!;
-      else return inner;
-    }
-  };
   for (const segment of path) {
     if (!current) return [];
-    const def = unwrap(current)._zod.def as unknown as Record<string, unknown> & { type: string };
-    if (def.type === 'object') {
-      current = (def['shape'] as Record<string, z.core.$ZodType>)[String(segment)];
-    } else if (def.type === 'array') current = def['element'] as z.core.$ZodType;
-    else if (def.type === 'record') current = def['valueType'] as z.core.$ZodType;
-    else return [];
+    const def = defOf(unwrap(current));
+    current =
+      def.type === 'object'
+        ? def.shape?.[String(segment)]
+        : def.type === 'array'
+          ? def.element
+          : def.type === 'record'
+            ? def.valueType
+            : undefined;
   }
-  if (!current) return [];
-  const def = unwrap(current)._zod.def as unknown as Record<string, unknown> & { type: string };
-  return def.type === 'object' ? Object.keys(def['shape'] as object) : [];
+  const def = current ? defOf(unwrap(current)) : undefined;
+  return def?.type === 'object' && def.shape ? Object.keys(def.shape) : [];
 }
 
 /** Joins a zod path as the dotted JSON path users see in messages. */
