@@ -1,0 +1,75 @@
+// The pipe protocol between the server and a Python worker. One frame is
+//   uint32be headerLength | uint32be bodyLength | header (UTF-8 JSON) | body (raw bytes)
+// Bodies travel as bytes, not inside the JSON, so a 100 MB request is neither escaped nor
+// copied into a string on its way to the script.
+
+/** One decoded frame. */
+export interface Frame {
+  readonly header: Record<string, unknown>;
+  readonly body: Buffer;
+}
+
+const PREFIX = 8;
+
+/** The bytes of one frame, as a list to write in order (avoids copying a large body). */
+export function encodeFrame(header: object, body: Buffer = Buffer.alloc(0)): Buffer[] {
+  const json = Buffer.from(JSON.stringify(header), 'utf8');
+  const prefix = Buffer.allocUnsafe(PREFIX);
+  prefix.writeUInt32BE(json.length, 0);
+  prefix.writeUInt32BE(body.length, 4);
+  return body.length > 0 ? [prefix, json, body] : [prefix, json];
+}
+
+/** Reassembles frames from arbitrarily split chunks of a byte stream. */
+export class FrameDecoder {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+
+  /** Adds a chunk; returns every frame it completes, in order. */
+  push(chunk: Buffer): Frame[] {
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    const frames: Frame[] = [];
+    for (;;) {
+      if (this.buffered < PREFIX) return frames;
+      const prefix = this.peek(PREFIX);
+      const headerLength = prefix.readUInt32BE(0);
+      const bodyLength = prefix.readUInt32BE(4);
+      const total = PREFIX + headerLength + bodyLength;
+      if (this.buffered < total) return frames;
+      const bytes = this.take(total);
+      const header: unknown = JSON.parse(
+        bytes.subarray(PREFIX, PREFIX + headerLength).toString('utf8'),
+      );
+      if (typeof header !== 'object' || header === null || Array.isArray(header)) {
+        throw new Error('frame header is not a JSON object');
+      }
+      frames.push({
+        header: header as Record<string, unknown>,
+        body: bytes.subarray(PREFIX + headerLength, total),
+      });
+    }
+  }
+
+  private peek(length: number): Buffer {
+    const first = this.chunks[0];
+    if (first && first.length >= length) return first.subarray(0, length);
+    return this.merged().subarray(0, length);
+  }
+
+  private take(length: number): Buffer {
+    const all = this.merged();
+    const rest = all.subarray(length);
+    this.chunks = rest.length > 0 ? [rest] : [];
+    this.buffered = rest.length;
+    return all.subarray(0, length);
+  }
+
+  /** Every buffered chunk as one buffer (kept, so later calls do not copy again). */
+  private merged(): Buffer {
+    const all =
+      this.chunks.length === 1 && this.chunks[0] ? this.chunks[0] : Buffer.concat(this.chunks);
+    this.chunks = [all];
+    return all;
+  }
+}

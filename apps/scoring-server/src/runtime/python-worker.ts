@@ -1,0 +1,179 @@
+// A Python worker: `python3 runner.py` with the entry script, talking frames (framing.ts) over
+// two extra pipes, fd 3 (requests in) and fd 4 (results out), so that whatever the script
+// prints on stdout/stderr is only ever log output.
+import { spawn } from 'node:child_process';
+import { delimiter } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import { encodeFrame, FrameDecoder, type Frame } from './framing.js';
+import type { ScoringWorker } from './pool.js';
+import { logScriptOutput } from './script-output.js';
+import {
+  InitError,
+  RunError,
+  WorkerExitedError,
+  type EntryScriptInfo,
+  type ScoreRequest,
+  type ScoreResponse,
+} from './types.js';
+
+/** The stdlib-only runner and the `azureml` compatibility package shipped with the app. */
+export const PYTHON_DIR = fileURLToPath(new URL('../../python/', import.meta.url));
+
+export interface PythonWorkerOptions {
+  readonly python: string;
+  readonly entryScript: string;
+  readonly sourceDir: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly log: Logger;
+}
+
+interface Pending {
+  readonly resolve: (response: ScoreResponse) => void;
+  readonly reject: (error: Error) => void;
+}
+
+/** Starts one Python worker process; `init()` runs as soon as it starts. */
+export function startPythonWorker(options: PythonWorkerOptions): ScoringWorker {
+  const { log } = options;
+  const pythonPath = [PYTHON_DIR, options.sourceDir, options.env['PYTHONPATH']]
+    .filter(Boolean)
+    .join(delimiter);
+  const child = spawn(options.python, ['-u', `${PYTHON_DIR}runner.py`, options.entryScript], {
+    cwd: options.sourceDir,
+    env: {
+      ...options.env,
+      PYTHONPATH: pythonPath,
+      PYTHONUNBUFFERED: '1',
+      PYTHONDONTWRITEBYTECODE: '1',
+      PYTHONIOENCODING: 'utf-8',
+    },
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
+    // Its own process group: a Ctrl-C or a signal to the server's group must not end a run()
+    // that the server is still draining. The worker exits by itself when fd 3 closes.
+    detached: true,
+  });
+  const [, stdout, stderr, requestPipe, resultPipe] = child.stdio;
+  logScriptOutput(stdout as Readable, 'stdout', log);
+  logScriptOutput(stderr as Readable, 'stderr', log);
+  const requests = requestPipe as Writable;
+  const results = resultPipe as Readable;
+  requests.on('error', () => undefined); // EPIPE after the child died: `exited` reports it
+
+  let pending: Pending | undefined;
+  let nextId = 0;
+  let readySettled = false;
+  let resolveReady!: (info: EntryScriptInfo) => void;
+  let rejectReady!: (error: Error) => void;
+  const ready = new Promise<EntryScriptInfo>((resolve, reject) => {
+    resolveReady = resolve;
+    rejectReady = reject;
+  });
+  ready.catch(() => undefined);
+
+  const decoder = new FrameDecoder();
+  results.on('data', (chunk: Buffer) => {
+    let frames: Frame[];
+    try {
+      frames = decoder.push(chunk);
+    } catch (error) {
+      log.error({ err: error }, 'python worker sent a malformed frame; killing it');
+      child.kill('SIGKILL');
+      return;
+    }
+    for (const frame of frames) onFrame(frame);
+  });
+  results.on('error', () => undefined);
+
+  const exited = new Promise<void>((resolve) => {
+    const done = (code: number | null, signal: NodeJS.Signals | null) => {
+      const how = signal ? `signal ${signal}` : `code ${code}`;
+      if (!readySettled) {
+        readySettled = true;
+        rejectReady(new InitError(`the python worker exited (${how}) before init() finished`));
+      }
+      pending?.reject(new WorkerExitedError(`the python worker exited (${how})`));
+      pending = undefined;
+      resolve();
+    };
+    child.once('exit', done);
+    child.once('error', (error) => {
+      log.error({ err: error }, `could not start '${options.python}'`);
+      done(null, null);
+    });
+  });
+
+  function onFrame({ header, body }: Frame): void {
+    switch (header['type']) {
+      case 'ready':
+        readySettled = true;
+        resolveReady({
+          rawHttp: header['rawHttp'] === true,
+          inputSchema: header['inputSchema'],
+          outputSchema: header['outputSchema'],
+        });
+        return;
+      case 'init-error':
+        readySettled = true;
+        rejectReady(
+          new InitError(String(header['message']), stringOrUndefined(header['traceback'])),
+        );
+        return;
+      case 'result': {
+        const current = pending;
+        pending = undefined;
+        current?.resolve({
+          status: Number(header['status'] ?? 200),
+          headers: stringRecord(header['headers']),
+          body,
+        });
+        return;
+      }
+      case 'error': {
+        const current = pending;
+        pending = undefined;
+        current?.reject(
+          new RunError(String(header['message']), stringOrUndefined(header['traceback'])),
+        );
+        return;
+      }
+      default:
+        log.warn({ frame: header['type'] }, 'python worker sent an unknown frame');
+    }
+  }
+
+  return {
+    ready,
+    exited,
+    score(request: ScoreRequest): Promise<ScoreResponse> {
+      return new Promise<ScoreResponse>((resolve, reject) => {
+        pending = { resolve, reject };
+        const header = {
+          type: 'run',
+          id: ++nextId,
+          requestId: request.requestId,
+          method: request.method,
+          url: request.url,
+          headers: request.headers,
+        };
+        for (const part of encodeFrame(header, request.body)) requests.write(part);
+      });
+    },
+    kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+  };
+}
+
+function stringOrUndefined(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+function stringRecord(value: unknown): Record<string, string> {
+  const record: Record<string, string> = {};
+  if (typeof value === 'object' && value !== null) {
+    for (const [key, item] of Object.entries(value)) record[key] = String(item);
+  }
+  return record;
+}
