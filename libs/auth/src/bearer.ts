@@ -1,6 +1,6 @@
 import { type Caller } from './caller.js';
 import { type EntraIdAuthenticator } from './entra-id.js';
-import { UnauthenticatedError } from './errors.js';
+import { UnauthenticatedError } from '@skiff/errors';
 import {
   authenticateTeamCredential,
   looksLikeTeamCredential,

@@ -1,4 +1,4 @@
-import { PermissionDeniedError } from './errors.js';
+import { PermissionDeniedError } from '@skiff/errors';
 import { can, type Permission, type Role } from './permissions.js';
 
 /** The workspace value of a credential that acts on every workspace (platform operators). */

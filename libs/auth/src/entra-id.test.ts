@@ -1,7 +1,8 @@
 import { generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EntraIdAuthenticator, type EntraIdConfig } from './entra-id.js';
-import { InvalidAuthInputError, UnauthenticatedError } from './errors.js';
+import { UnauthenticatedError } from '@skiff/errors';
+import { InvalidAuthInputError } from './errors.js';
 import { startLocalJwksIssuer, type LocalJwksIssuer } from './test-support/jwks-server.js';
 
 const tenant = '11111111-1111-1111-1111-111111111111';

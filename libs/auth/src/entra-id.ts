@@ -1,7 +1,8 @@
 import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { z } from 'zod';
 import { type Caller } from './caller.js';
-import { InvalidAuthInputError, UnauthenticatedError } from './errors.js';
+import { UnauthenticatedError } from '@skiff/errors';
+import { InvalidAuthInputError } from './errors.js';
 import { ROLES } from './permissions.js';
 import { DEFAULT_CLOCK_TOLERANCE_SECONDS } from './service-tokens.js';
 

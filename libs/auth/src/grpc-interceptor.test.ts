@@ -7,7 +7,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBearerAuthenticator } from './bearer.js';
 import { EntraIdAuthenticator } from './entra-id.js';
-import { UnauthenticatedError } from './errors.js';
+import { UnauthenticatedError } from '@skiff/errors';
 import {
   callerOf,
   createAuthInterceptor,

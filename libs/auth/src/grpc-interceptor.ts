@@ -7,11 +7,12 @@ import {
 import { type Caller } from './caller.js';
 import { type BearerAuthenticator } from './bearer.js';
 import {
-  AuthError,
-  InvalidAuthInputError,
   PermissionDeniedError,
+  SkiffError,
   UnauthenticatedError,
-} from './errors.js';
+  type ErrorKind,
+} from '@skiff/errors';
+import { InvalidAuthInputError } from './errors.js';
 import { can, isPermission, type Permission } from './permissions.js';
 
 /**
@@ -153,23 +154,26 @@ export function requireCaller(call: { readonly metadata: Metadata }): Caller {
   return caller;
 }
 
+/** gRPC status per domain error kind (ARCHITECTURE.md, "Boundaries"). */
+const STATUS_BY_KIND: Readonly<Record<ErrorKind, GrpcStatus>> = {
+  'invalid-argument': GrpcStatus.INVALID_ARGUMENT,
+  'not-found': GrpcStatus.NOT_FOUND,
+  'already-exists': GrpcStatus.ALREADY_EXISTS,
+  'permission-denied': GrpcStatus.PERMISSION_DENIED,
+  unauthenticated: GrpcStatus.UNAUTHENTICATED,
+  'failed-precondition': GrpcStatus.FAILED_PRECONDITION,
+  'resource-exhausted': GrpcStatus.RESOURCE_EXHAUSTED,
+  unavailable: GrpcStatus.UNAVAILABLE,
+};
+
 /**
- * The gRPC status for an auth error: the one place where domain errors meet status codes.
- * Details stay generic for authentication failures, so they reveal nothing about why.
+ * The gRPC status the interceptor sends for what authentication threw: a skiff domain error
+ * maps by its kind with its (caller-safe) message; anything else, e.g. a store that is down,
+ * becomes UNAVAILABLE with a generic message.
  */
 export function grpcStatusOf(error: unknown): { code: GrpcStatus; details: string } {
-  if (error instanceof UnauthenticatedError) {
-    return { code: GrpcStatus.UNAUTHENTICATED, details: error.message };
-  }
-  if (error instanceof PermissionDeniedError) {
-    return { code: GrpcStatus.PERMISSION_DENIED, details: error.message };
-  }
-  if (error instanceof InvalidAuthInputError) {
-    return { code: GrpcStatus.INVALID_ARGUMENT, details: error.message };
-  }
-  if (error instanceof AuthError) {
-    return { code: GrpcStatus.FAILED_PRECONDITION, details: error.message };
-  }
+  if (error instanceof SkiffError)
+    return { code: STATUS_BY_KIND[error.kind], details: error.message };
   return { code: GrpcStatus.UNAVAILABLE, details: 'authentication is unavailable' };
 }
 

@@ -2,14 +2,7 @@
  * @skiff/auth: service keys, service tokens (JWT), team API credentials, Entra ID access
  * tokens, roles and permissions, and the gRPC auth interceptor.
  */
-export {
-  AuthError,
-  UnauthenticatedError,
-  PermissionDeniedError,
-  InvalidAuthInputError,
-  SecretUnsealError,
-  type AuthErrorOptions,
-} from './errors.js';
+export { InvalidAuthInputError, SecretUnsealError } from './errors.js';
 export { secureRandomBytes, systemClock, type RandomBytes, type Clock } from './random.js';
 export { MasterKeyRing, generateMasterKeySpec, type MasterKeyRingOptions } from './master-keys.js';
 export {

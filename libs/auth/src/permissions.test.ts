@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { assertAllowed, canAccessWorkspace, type Caller } from './caller.js';
-import { PermissionDeniedError } from './errors.js';
+import { PermissionDeniedError } from '@skiff/errors';
 import { can, PERMISSIONS, ROLES, type Permission } from './permissions.js';
 
 describe('roles and permissions', () => {

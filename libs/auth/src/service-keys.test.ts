@@ -96,6 +96,9 @@ describe('service keys', () => {
     ['with a newline', 'x'.repeat(40) + '\n', /keys.primaryKey may only contain/],
   ])('rejects a caller-chosen key %s', (_what, primaryKey, message) => {
     expect(() => createServiceKeys({ serviceId, masterKeys, primaryKey })).toThrow(message);
+    expect(() => createServiceKeys({ serviceId, masterKeys, primaryKey })).toThrow(
+      expect.objectContaining({ kind: 'invalid-argument', field: 'keys.primaryKey' }),
+    );
   });
 
   it('rejects equal primary and secondary keys', () => {

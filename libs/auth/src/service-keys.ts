@@ -117,11 +117,13 @@ export function assertAcceptableServiceKey(key: string, field = 'key'): void {
   if (key.length < MIN_CALLER_KEY_LENGTH || key.length > MAX_CALLER_KEY_LENGTH) {
     throw new InvalidAuthInputError(
       `${field} must be ${MIN_CALLER_KEY_LENGTH}-${MAX_CALLER_KEY_LENGTH} characters long`,
+      { field },
     );
   }
   if (!BEARER_TOKEN.test(key)) {
     throw new InvalidAuthInputError(
       `${field} may only contain A-Z a-z 0-9 - . _ ~ + / and trailing =`,
+      { field },
     );
   }
 }

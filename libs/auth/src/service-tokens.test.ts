@@ -1,6 +1,7 @@
 import { decodeJwt, decodeProtectedHeader, generateKeyPair, SignJWT, UnsecuredJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { SecretUnsealError, UnauthenticatedError } from './errors.js';
+import { UnauthenticatedError } from '@skiff/errors';
+import { SecretUnsealError } from './errors.js';
 import {
   issueServiceToken,
   serviceTokenAudience,

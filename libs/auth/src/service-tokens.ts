@@ -5,7 +5,8 @@ import {
   type JSONWebKeySet,
   type JWTVerifyGetKey,
 } from 'jose';
-import { InvalidAuthInputError, UnauthenticatedError } from './errors.js';
+import { UnauthenticatedError } from '@skiff/errors';
+import { InvalidAuthInputError } from './errors.js';
 import { secureRandomBytes, type RandomBytes } from './random.js';
 import { SERVICE_TOKEN_ALGORITHM, TokenSigningKeyRing } from './signing-keys.js';
 

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { InvalidAuthInputError, UnauthenticatedError } from './errors.js';
+import { UnauthenticatedError } from '@skiff/errors';
+import { InvalidAuthInputError } from './errors.js';
 import {
   authenticateTeamCredential,
   InMemoryCredentialStore,

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { type Caller } from './caller.js';
 import { digestMatches, sha256Base64url } from './digest.js';
-import { InvalidAuthInputError, UnauthenticatedError } from './errors.js';
+import { UnauthenticatedError } from '@skiff/errors';
+import { InvalidAuthInputError } from './errors.js';
 import { ROLES, type Role } from './permissions.js';
 import { secureRandomBytes, type RandomBytes } from './random.js';
 
