@@ -154,9 +154,10 @@ describe('createAuthInterceptor on a real grpc-js server', () => {
   });
 
   it('denies a method missing from the map, even to an admin (fail closed)', async () => {
-    await expect(client.unary(PROBE.unmapped, bearer(admin.token))).resolves.toMatchObject({
+    await expect(client.unary(PROBE.unmapped, bearer(admin.token))).resolves.toEqual({
       ok: false,
       code: status.PERMISSION_DENIED,
+      details: `method ${PROBE.unmapped} is not allowed`,
     });
   });
 
