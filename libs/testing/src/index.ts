@@ -5,6 +5,8 @@
 export { freePort } from './ports.js';
 export {
   provideTestRedis,
+  startRedisServer,
+  type RedisServerOptions,
   redisAnswers,
   assertLoopbackRedisUrl,
   type TestRedis,

@@ -55,9 +55,7 @@ export function assertLoopbackRedisUrl(url: string): void {
  * started on a free loopback port with no persistence (stopped by `stop()`); otherwise an error
  * that says how to get one.
  */
-export async function provideTestRedis(
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<TestRedis> {
+export async function provideTestRedis(env: NodeJS.ProcessEnv = process.env): Promise<TestRedis> {
   const given = env['REDIS_URL'];
   if (given) {
     assertLoopbackRedisUrl(given);
@@ -65,43 +63,69 @@ export async function provideTestRedis(
       return { url: given, started: false, stop: () => Promise.resolve() };
     }
   }
-  return startRedisServer(env['REDIS_SERVER_BIN'] ?? 'redis-server', given);
+  try {
+    return await startRedisServer({ bin: env['REDIS_SERVER_BIN'] ?? 'redis-server' });
+  } catch (error) {
+    if (given)
+      throw new Error(
+        `REDIS_URL=${given} does not answer, and ${String((error as Error).message)}`,
+      );
+    throw error;
+  }
 }
 
-async function startRedisServer(bin: string, unreachable: string | undefined): Promise<TestRedis> {
-  const port = await freePort();
-  const dir = await mkdtemp(join(tmpdir(), 'skiff-test-redis-'));
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+/** Options of {@link startRedisServer}. */
+export interface RedisServerOptions {
+  /** Port on 127.0.0.1; default a free one. Pass the old port to restart a server in place. */
+  port?: number;
+  /** Data directory; default a new temporary one, removed on stop. Kept when given. */
+  dir?: string;
+  /** Turn on the append-only file (durability tests); default off. */
+  appendOnly?: boolean;
+  /** Binary; default `redis-server`. */
+  bin?: string;
+}
+
+/** A `redis-server` child process on loopback, for tests that stop and restart Redis. */
+export async function startRedisServer(
+  options: RedisServerOptions = {},
+): Promise<TestRedis & { port: number; dir: string }> {
+  const bin = options.bin ?? 'redis-server';
+  const port = options.port ?? (await freePort());
+  const ownDir = options.dir === undefined;
+  const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'skiff-test-redis-')));
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', ''];
+  args.push('--appendonly', options.appendOnly ? 'yes' : 'no', '--appendfsync', 'always');
   args.push('--dir', dir, '--daemonize', 'no', '--loglevel', 'warning');
   const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
   const url = `redis://127.0.0.1:${port}`;
-  const prefix = unreachable ? `REDIS_URL=${unreachable} does not answer, and ` : '';
+  const cleanup = () => (ownDir ? rm(dir, { recursive: true, force: true }) : Promise.resolve());
 
   for (let attempt = 0; attempt < 100; attempt++) {
     const failed = await Promise.race([spawnError, delay(50).then(() => undefined)]);
     if (failed) {
-      await rm(dir, { recursive: true, force: true });
-      throw new Error(`${prefix}could not start '${bin}' (${failed.message}). ${HOW_TO_GET_REDIS}`);
+      await cleanup();
+      throw new Error(`could not start '${bin}' (${failed.message}). ${HOW_TO_GET_REDIS}`);
     }
     if (child.exitCode !== null) break;
     if (await redisAnswers(url, 500)) {
-      return { url, started: true, stop: () => stopChild(child, dir) };
+      return { url, port, dir, started: true, stop: () => stopChild(child).then(cleanup) };
     }
   }
-  await stopChild(child, dir);
-  throw new Error(`${prefix}'${bin}' did not come up on ${url}: ${stderr.trim()}. ${HOW_TO_GET_REDIS}`);
+  await stopChild(child);
+  await cleanup();
+  throw new Error(`'${bin}' did not come up on ${url}: ${stderr.trim()}. ${HOW_TO_GET_REDIS}`);
 }
 
-async function stopChild(child: ChildProcess, dir: string): Promise<void> {
+async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode === null && child.signalCode === null) {
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');
     await Promise.race([exited, delay(5_000).then(() => child.kill('SIGKILL'))]);
   }
-  await rm(dir, { recursive: true, force: true });
 }
 
 function delay(ms: number): Promise<void> {
