@@ -4,6 +4,7 @@ import { type Caller } from './caller.js';
 import { UnauthenticatedError } from '@skiff/errors';
 import { InvalidAuthInputError } from './errors.js';
 import { ROLES } from './permissions.js';
+import { systemClock, type Clock } from './random.js';
 import { DEFAULT_CLOCK_TOLERANCE_SECONDS } from './service-tokens.js';
 
 /** Entra ID signs access tokens with RS256; nothing else is accepted. */
@@ -65,7 +66,7 @@ export interface EntraIdAuthenticatorOptions {
    */
   readonly keys?: JWTVerifyGetKey;
   /** Clock; default the wall clock. */
-  readonly now?: () => Date;
+  readonly now?: Clock;
 }
 
 /**
@@ -76,12 +77,12 @@ export interface EntraIdAuthenticatorOptions {
 export class EntraIdAuthenticator {
   readonly #config: z.output<typeof entraIdConfigSchema>;
   readonly #keys: JWTVerifyGetKey;
-  readonly #now: () => Date;
+  readonly #now: Clock;
 
   protected constructor(
     config: z.output<typeof entraIdConfigSchema>,
     keys: JWTVerifyGetKey,
-    now: () => Date,
+    now: Clock,
   ) {
     this.#config = config;
     this.#keys = keys;
@@ -103,7 +104,7 @@ export class EntraIdAuthenticator {
       });
     }
     const keys = options.keys ?? createRemoteJWKSet(new URL(parsed.data.jwksUri));
-    return new EntraIdAuthenticator(parsed.data, keys, options.now ?? (() => new Date()));
+    return new EntraIdAuthenticator(parsed.data, keys, options.now ?? systemClock);
   }
 
   /**
