@@ -1,0 +1,91 @@
+import { chmod, mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sha256Digest } from './digest.js';
+import { ArtifactStoreUnavailableError } from './errors.js';
+import { FilesystemArtifactStore } from './filesystem-store.js';
+import { chunked, patternBytes } from './test-support/sources.js';
+import { describeArtifactStoreContract } from './test-support/store-contract.js';
+
+async function listFiles(root: string): Promise<string[]> {
+  const entries = await readdir(root, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((entry) => !entry.isDirectory())
+    .map((entry) => relative(root, join(entry.parentPath, entry.name)));
+}
+
+describeArtifactStoreContract('filesystem', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'skiff-artifacts-'));
+  const store = await FilesystemArtifactStore.open({ root });
+  const pathOf = (digest: string): string => {
+    const hex = digest.slice('sha256:'.length);
+    return join('sha256', hex.slice(0, 2), hex);
+  };
+  return {
+    store,
+    listObjects: () => listFiles(root),
+    objectName: pathOf,
+    corrupt: async (digest, bytes) => {
+      const path = join(root, pathOf(digest));
+      await chmod(path, 0o644);
+      await writeFile(path, bytes);
+    },
+    dispose: async () => {
+      await store.close();
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+});
+
+describe('FilesystemArtifactStore', () => {
+  let root: string;
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'skiff-artifacts-'));
+  });
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('lays artifacts out as <root>/sha256/<ab>/<hex>, read-only', async () => {
+    const store = await FilesystemArtifactStore.open({ root });
+    const bytes = patternBytes('layout', 1000);
+    const { digest } = await store.put(chunked(bytes));
+    const hex = digest.slice('sha256:'.length);
+    expect(await listFiles(root)).toEqual([join('sha256', hex.slice(0, 2), hex)]);
+    expect((await stat(join(root, 'sha256', hex.slice(0, 2), hex))).mode & 0o777).toBe(0o444);
+  });
+
+  it('removes temp files left by a crashed process, but not recent ones', async () => {
+    await FilesystemArtifactStore.open({ root });
+    const stale = join(root, 'tmp', 'crashed.part');
+    const fresh = join(root, 'tmp', 'in-progress.part');
+    await writeFile(stale, 'partial');
+    await writeFile(fresh, 'partial');
+    const twoDaysAgo = new Date(Date.now() - 2 * 24 * 60 * 60 * 1000);
+    await utimes(stale, twoDaysAgo, twoDaysAgo);
+    await FilesystemArtifactStore.open({ root });
+    expect((await listFiles(root)).sort()).toEqual([join('tmp', 'in-progress.part')]);
+  });
+
+  it('reports a store it cannot write to as unavailable', async () => {
+    const store = await FilesystemArtifactStore.open({ root });
+    // (Not chmod: tests may run as root, which ignores permissions.)
+    await rm(join(root, 'tmp'), { recursive: true });
+    await writeFile(join(root, 'tmp'), 'not a directory');
+    const put = store.put(chunked(patternBytes('broken', 10)));
+    await expect(put).rejects.toBeInstanceOf(ArtifactStoreUnavailableError);
+    await expect(put).rejects.toMatchObject({ cause: { code: 'ENOTDIR' } });
+  });
+
+  it('keeps serving a stream opened before the artifact was deleted', async () => {
+    const store = await FilesystemArtifactStore.open({ root });
+    const bytes = patternBytes('unlink', 3 * 1024 * 1024);
+    const { digest } = await store.put(chunked(bytes));
+    const stream = await store.open(digest);
+    expect(await store.delete(digest)).toBe(true);
+    const parts: Buffer[] = [];
+    for await (const part of stream) parts.push(Buffer.from(part));
+    expect(sha256Digest(Buffer.concat(parts))).toBe(digest);
+  });
+});
