@@ -24,7 +24,7 @@ export function formatConfigIssue(issue: ConfigIssue): string {
  */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
-  /** Every problem found, in document order per file. Never empty. */
+  /** Every problem found: per file, field problems first, then rules between fields. Never empty. */
   readonly issues: readonly ConfigIssue[];
 
   /**
