@@ -8,9 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBearerAuthenticator } from './bearer.js';
 import { EntraIdAuthenticator } from './entra-id.js';
 import { UnauthenticatedError } from '@skiff/errors';
+import { InvalidAuthInputError, SecretUnsealError } from './errors.js';
 import {
   callerOf,
   createAuthInterceptor,
+  grpcStatusOf,
   requireCaller,
   type AuthRejection,
   type MethodPermissions,
@@ -222,6 +224,20 @@ describe('createAuthInterceptor edge cases', () => {
     expect(() =>
       createAuthInterceptor({ authenticator, methodPermissions: { Read: 'service:read' } }),
     ).toThrow(/full method path/);
+  });
+
+  it('maps domain errors by kind and hides anything else', () => {
+    expect(grpcStatusOf(new SecretUnsealError('master key gone'))).toEqual({
+      code: status.FAILED_PRECONDITION,
+      details: 'master key gone',
+    });
+    expect(grpcStatusOf(new InvalidAuthInputError('bad'))).toMatchObject({
+      code: status.INVALID_ARGUMENT,
+    });
+    expect(grpcStatusOf(new TypeError('secret internals'))).toEqual({
+      code: status.UNAVAILABLE,
+      details: 'authentication is unavailable',
+    });
   });
 
   it('gives handlers without the interceptor no caller', () => {
