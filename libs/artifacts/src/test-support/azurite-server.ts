@@ -6,7 +6,8 @@ import { freePort } from '@skiff/testing';
 
 /** Azurite's fixed development account (public, documented by Microsoft for the emulator). */
 export const AZURITE_ACCOUNT = 'devstoreaccount1';
-const AZURITE_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTcAMBA==';
+const AZURITE_KEY =
+  'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 
 const HOW_TO_GET_AZURITE =
   'The Azure Blob tests need the Azurite emulator from npm (a devDependency of the workspace: ' +
