@@ -7,7 +7,7 @@ import { can, PERMISSIONS, ROLES, type Permission } from './permissions.js';
 describe('roles and permissions', () => {
   it('lets readers look but not change anything', () => {
     const allowed = PERMISSIONS.filter((permission) => can('reader', permission));
-    expect(allowed).toEqual(['model:read', 'service:read', 'service:logs']);
+    expect(allowed).toEqual(['model:read', 'service:read', 'service:logs', 'compute:read']);
   });
 
   it('lets deployers change models and services, not workspaces or credentials', () => {
@@ -26,18 +26,26 @@ describe('roles and permissions', () => {
     }
   });
 
-  it('lets admins do everything', () => {
-    expect(PERMISSIONS.every((permission) => can('admin', permission))).toBe(true);
+  it('lets admins do everything people do, and nothing of the agent role', () => {
+    const human = PERMISSIONS.filter((permission) => permission !== 'agent:report');
+    expect(human.every((permission) => can('admin', permission))).toBe(true);
+    expect(can('admin', 'agent:report')).toBe(false);
   });
 
-  it('orders roles: a higher role holds every permission of a lower one', () => {
+  it('lets agents report and nothing else', () => {
+    expect(PERMISSIONS.filter((permission) => can('agent', permission))).toEqual(['agent:report']);
+    expect(can('deployer', 'agent:report')).toBe(false);
+  });
+
+  it('orders the people roles: a higher role holds every permission of a lower one', () => {
+    const ladder = ROLES.filter((role) => role !== 'agent');
     fc.assert(
       fc.property(
         fc.constantFrom(...PERMISSIONS),
-        fc.nat({ max: ROLES.length - 1 }),
-        fc.nat({ max: ROLES.length - 1 }),
+        fc.nat({ max: ladder.length - 1 }),
+        fc.nat({ max: ladder.length - 1 }),
         (permission: Permission, i, j) => {
-          const [lower, higher] = [ROLES[Math.min(i, j)]!, ROLES[Math.max(i, j)]!];
+          const [lower, higher] = [ladder[Math.min(i, j)]!, ladder[Math.max(i, j)]!];
           if (can(lower, permission)) expect(can(higher, permission)).toBe(true);
         },
       ),

@@ -1,14 +1,15 @@
 /**
- * Roles of team API credentials, from least to most privileged. A workspace's credentials are
- * issued with one of them.
+ * Roles of API credentials. `reader`, `deployer` and `admin` are people and pipelines, from
+ * least to most privileged; `agent` is the machine role of the agents and routers of one
+ * compute target, outside that ladder (it may report replicas and read routes, nothing else).
  */
-export const ROLES = ['reader', 'deployer', 'admin'] as const;
+export const ROLES = ['reader', 'deployer', 'admin', 'agent'] as const;
 
 /** A role of a team API credential (or of a mapped Entra ID identity). */
 export type Role = (typeof ROLES)[number];
 
 /** What `reader` may do: look, never change. */
-const READER = ['model:read', 'service:read', 'service:logs'] as const;
+const READER = ['model:read', 'service:read', 'service:logs', 'compute:read'] as const;
 
 /** What `deployer` adds: everything that changes models and services of its workspace. */
 const DEPLOYER = [
@@ -22,10 +23,19 @@ const DEPLOYER = [
 ] as const;
 
 /** What `admin` adds: workspaces, credentials and the audit log. */
-const ADMIN = ['workspace:read', 'workspace:manage', 'credential:manage', 'audit:read'] as const;
+const ADMIN = [
+  'workspace:read',
+  'workspace:manage',
+  'credential:manage',
+  'audit:read',
+  'compute:manage',
+] as const;
+
+/** What `agent` may do: report replicas, logs and connectivity, fetch artifacts, read routes. */
+const AGENT = ['agent:report'] as const;
 
 /** Every permission, in table order. */
-export const PERMISSIONS = [...READER, ...DEPLOYER, ...ADMIN] as const;
+export const PERMISSIONS = [...READER, ...DEPLOYER, ...ADMIN, ...AGENT] as const;
 
 /**
  * One operation class the gRPC API guards. `service:keys` covers `get_keys` and `regen_key`,
@@ -37,7 +47,8 @@ export type Permission = (typeof PERMISSIONS)[number];
 export const ROLE_PERMISSIONS: Readonly<Record<Role, ReadonlySet<Permission>>> = {
   reader: new Set<Permission>(READER),
   deployer: new Set<Permission>([...READER, ...DEPLOYER]),
-  admin: new Set<Permission>(PERMISSIONS),
+  admin: new Set<Permission>([...READER, ...DEPLOYER, ...ADMIN]),
+  agent: new Set<Permission>(AGENT),
 };
 
 /** Whether `role` holds `permission`. */

@@ -1,4 +1,4 @@
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { Server, ServerCredentials, type ServerOptions } from '@grpc/grpc-js';
 
 /** A grpc-js server listening on 127.0.0.1 with a kernel-assigned port. */
 export interface GrpcTestServer {
@@ -16,8 +16,10 @@ export interface GrpcTestServer {
  */
 export async function startGrpcTestServer(
   register: (server: Server) => void,
+  options: ServerOptions = {},
 ): Promise<GrpcTestServer> {
-  const server = new Server();
+  // Interceptors can only be given to the constructor, hence the options.
+  const server = new Server(options);
   register(server);
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, bound) =>
