@@ -215,6 +215,13 @@ describe('listSnapshotFiles: symlinks', () => {
     await expect(listSnapshotFiles(cyclic)).rejects.toThrow('symlink a/up -> .. forms a cycle');
   });
 
+  it('leaves out FIFOs and sockets instead of blocking on them', async () => {
+    const dir = await dirs.make();
+    await writeTree(dir, { 'score.py': '' });
+    await execFileAsync('mkfifo', [join(dir, 'pipe')]);
+    expect(await paths(dir)).toEqual(['score.py']);
+  });
+
   it('refuses a path that is not a directory', async () => {
     const dir = await dirs.make();
     await writeTree(dir, { 'file.txt': '' });

@@ -88,14 +88,17 @@ async function walkDirectory(
   parentLevels: readonly IgnoreLevel[],
   ancestors: readonly string[],
 ): Promise<void> {
-  const entries = await readdir(directory, { withFileTypes: true });
+  const entries = await unlessUnreadable(directory, readdir(directory, { withFileTypes: true }));
   const levels = context.options.applyIgnoreFiles
     ? await withIgnoreFile(directory, relative, entries, parentLevels)
     : parentLevels;
-  const classified = await Promise.all(
-    entries
-      .filter((entry) => !(context.options.skipGit && entry.name === '.git'))
-      .map((entry) => classify(directory, entry)),
+  const classified = await unlessUnreadable(
+    directory,
+    Promise.all(
+      entries
+        .filter((entry) => !(context.options.skipGit && entry.name === '.git'))
+        .map((entry) => classify(directory, entry)),
+    ),
   );
   classified.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const entry of classified) {
@@ -141,7 +144,10 @@ async function withIgnoreFile(
       ? '.gitignore'
       : undefined;
   if (file === undefined) return levels;
-  const text = await readFile(join(directory, file), 'utf8');
+  const text = await unlessUnreadable(
+    join(directory, file),
+    readFile(join(directory, file), 'utf8'),
+  );
   return [...levels, new IgnoreLevel(relative, text)];
 }
 
@@ -160,6 +166,17 @@ async function classify(directory: string, entry: Dirent): Promise<Classified> {
   } catch {
     // A broken link is still subject to the ignore files; it is an error only if kept.
     return { name: entry.name, kind: 'file', realPath: path, linkText, broken: true };
+  }
+}
+
+// Permission errors and the like become SnapshotErrors naming the path, so callers report
+// every tree problem the same way.
+async function unlessUnreadable<T>(path: string, work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new SnapshotError(`cannot read ${path}: ${message}`, { cause: error });
   }
 }
 
