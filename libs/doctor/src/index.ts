@@ -82,3 +82,13 @@ export {
 export { renderHuman } from './report/human.js';
 export { renderJson } from './report/json.js';
 export { renderJunit } from './report/junit.js';
+export {
+  addDoctorOptions,
+  doctorRunOptions,
+  emitReport,
+  runDoctorCommand,
+  DEFAULT_EXPECTED_ISSUERS,
+  type DoctorFlags,
+  type DoctorCommandIo,
+} from './cli/options.js';
+export { parseDuration } from './cli/duration.js';

@@ -99,15 +99,16 @@ export async function queryResolver(
 /**
  * A `privatelink.` name in a CNAME chain must resolve to a private address; one that resolves
  * to a public address (private DNS zone not linked to the cluster's network) or not at all is
- * a problem even though the name "resolves".
+ * a problem even though the name "resolves". Judged over one resolver's A and AAAA answers.
  */
-export function privatelinkProblem(query: DnsQuery): PrivatelinkProblem | undefined {
-  const name = query.cnames.find((cname) => cname.split('.').includes('privatelink'));
-  if (name === undefined || query.error !== undefined) return undefined;
-  if (query.addresses.length === 0) return { name, problem: 'unresolved', addresses: [] };
-  if (query.addresses.some(isPublicAddress)) {
-    return { name, problem: 'public-address', addresses: query.addresses };
-  }
+export function privatelinkProblem(queries: readonly DnsQuery[]): PrivatelinkProblem | undefined {
+  const name = queries
+    .flatMap((query) => query.cnames)
+    .find((cname) => cname.split('.').includes('privatelink'));
+  if (name === undefined || queries.some((query) => query.error !== undefined)) return undefined;
+  const addresses = queries.flatMap((query) => query.addresses);
+  if (addresses.length === 0) return { name, problem: 'unresolved', addresses: [] };
+  if (addresses.some(isPublicAddress)) return { name, problem: 'public-address', addresses };
   return undefined;
 }
 
@@ -161,7 +162,7 @@ export async function runDnsCheck(
   ).flat();
   const fromPrimary = queries.filter((query) => query.resolver === primary.label);
   const addresses = [...new Set(fromPrimary.flatMap((query) => query.addresses))];
-  const privatelink = fromPrimary.map(privatelinkProblem).find((problem) => problem !== undefined);
+  const privatelink = privatelinkProblem(fromPrimary);
   const data: DnsData = {
     kind: 'dns',
     source: 'resolvers',

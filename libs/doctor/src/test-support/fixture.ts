@@ -60,6 +60,8 @@ export interface DoctorFixtureOptions {
   }[];
   /** Names whose TLS endpoint presents `certificate` instead of one from the test CA. */
   readonly certificates?: ReadonlyMap<string, PemPair>;
+  /** Names whose certificate from the test CA is issued for these other names instead. */
+  readonly misnamed?: Readonly<Record<string, readonly string[]>>;
   /** Start a Kubernetes stub listing these pods (`namespace/selector` → pods). */
   readonly pods?: ReadonlyMap<string, readonly { name: string; ip: string; port?: number }[]>;
 }
@@ -102,8 +104,10 @@ export async function startDoctorFixture(
   try {
     const ca = await createTestCa();
     const certificates = new Map<string, PemPair>();
-    for (const name of names)
-      certificates.set(name, options.certificates?.get(name) ?? (await ca.issue([name])));
+    for (const name of names) {
+      const own = options.certificates?.get(name);
+      certificates.set(name, own ?? (await ca.issue(options.misnamed?.[name] ?? [name])));
+    }
     const mode = options.endpoints ?? 'healthy';
     const endpoint =
       mode === 'healthy'

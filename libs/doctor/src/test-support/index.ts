@@ -16,6 +16,7 @@ export {
   startHttpsEndpoint,
   startSilentListener,
   startBlackholeListener,
+  closedPort,
   type TestListener,
 } from './listeners.js';
 export { startKubernetesStub, type KubernetesStub, type StubPod } from './kubernetes-stub.js';

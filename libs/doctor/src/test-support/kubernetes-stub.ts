@@ -55,16 +55,14 @@ export async function startKubernetesStub(
       },
       status: { phase: 'Running', podIP: pod.ip },
     }));
-    response
-      .writeHead(200, { 'content-type': 'application/json' })
-      .end(
-        JSON.stringify({
-          apiVersion: 'v1',
-          kind: 'PodList',
-          metadata: { resourceVersion: '1' },
-          items,
-        }),
-      );
+    response.writeHead(200, { 'content-type': 'application/json' }).end(
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'PodList',
+        metadata: { resourceVersion: '1' },
+        items,
+      }),
+    );
   });
   const port = await new Promise<number>((resolve, reject) => {
     server.once('error', reject);
@@ -83,7 +81,8 @@ export async function startKubernetesStub(
       'apiVersion: v1',
       'kind: Config',
       'clusters:',
-      `- name: stub\n  cluster:\n    server: ${url}`,
+      // Plain HTTP on loopback; client-node only allows that with verification switched off.
+      `- name: stub\n  cluster:\n    server: ${url}\n    insecure-skip-tls-verify: true`,
       'users:',
       '- name: stub\n  user:\n    token: stub-token',
       'contexts:',

@@ -128,3 +128,12 @@ export async function startBlackholeListener(address: string): Promise<TestListe
     },
   };
 }
+
+/** A port on `address` where nothing listens (connects are refused), free a moment ago. */
+export async function closedPort(address: string): Promise<number> {
+  assertLoopback(address, 'closed port');
+  const server = createTcpServer();
+  const port = await listen(server, address);
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
