@@ -26,7 +26,9 @@ afterEach(async () => {
 
 async function run(
   options: DoctorFixtureOptions = {},
-  extra: (world: DoctorFixture) => Partial<DoctorRunOptions> = () => ({}),
+  extra: (
+    world: DoctorFixture,
+  ) => Partial<DoctorRunOptions> | Promise<Partial<DoctorRunOptions>> = () => ({}),
 ) {
   fixture = await startDoctorFixture(options);
   return runDoctor({
