@@ -1,0 +1,200 @@
+#!/usr/bin/env node
+// Scoring-server benchmark: req/s, p50 and p99 latency of the Iris example served by skiff's
+// scoring server (JavaScript and Python entry scripts) at concurrency 1 and 4, beside a bare
+// Node http server returning the same bytes, all in one run. Loopback only.
+//
+//   node tools/bench/scoring-server/bench.mjs            (BENCH_DURATION_S=10 by default)
+//
+// Writes bench/results/scoring-server-<time>.json. See README.md beside this file.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+
+const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
+const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 2);
+const BODY = JSON.stringify({
+  data: [
+    [5.1, 3.5, 1.4, 0.2],
+    [6.3, 3.3, 6.0, 2.5],
+  ],
+});
+const MODEL_DIR = join(REPO, 'examples/models/iris-logreg/1');
+const SERVER_BIN = join(REPO, 'apps/scoring-server/bin/skiff-scoring-server.js');
+const PEER = fileURLToPath(new URL('./peer.mjs', import.meta.url));
+
+/** Starts a process that reports its port (a JSON log line with `port`); resolves when ready. */
+async function start(name, args, env = {}) {
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, SKIFF_PORT: '0', SKIFF_HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let port;
+  let buffered = '';
+  const ready = new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${name} exited with ${code} before ready`)));
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk) => {
+      buffered += chunk;
+      let newline;
+      while ((newline = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, newline);
+        buffered = buffered.slice(newline + 1);
+        let parsed;
+        try {
+          parsed = JSON.parse(line);
+        } catch {
+          continue;
+        }
+        if (parsed.port && !port) port = parsed.port;
+        // Peers are ready when they print their port; replicas once init() has finished.
+        if (
+          (port && !args[0].endsWith('skiff-scoring-server.js')) ||
+          /^init\(\) finished/.test(parsed.msg ?? '')
+        ) {
+          resolve();
+        }
+        if (/^init\(\) failed/.test(parsed.msg ?? '')) reject(new Error(`${name}: ${parsed.msg}`));
+      }
+    });
+  });
+  await ready;
+  child.stdout.resume(); // keep draining the replica's request log
+  return {
+    name,
+    url: `http://127.0.0.1:${port}/score`,
+    async stop() {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    },
+  };
+}
+
+/** Runs autocannon; latencies are kept per response (autocannon's histogram has 1 ms steps). */
+async function load(url, connections, duration) {
+  const latencies = [];
+  const instance = autocannon({
+    url,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: BODY,
+    connections,
+    pipelining: 1,
+    duration,
+  });
+  instance.on('response', (_client, status, _bytes, ms) => {
+    if (status >= 200 && status < 300) latencies.push(ms);
+  });
+  const result = await instance;
+  latencies.sort((a, b) => a - b);
+  return { result, latencies };
+}
+
+function percentile(sorted, p) {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+async function measure(target, connections) {
+  await load(target.url, connections, WARMUP_S);
+  // autocannon drops its connections at the end with requests still inside run(); the replica
+  // keeps their slots until run() returns, so give them a moment rather than count 503s.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const { result, latencies } = await load(target.url, connections, DURATION_S);
+  return {
+    target: target.name,
+    connections,
+    requestsPerSecond: result.requests.total / (result.duration || DURATION_S),
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+    requests: result.requests.total,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+  };
+}
+
+const work = await mkdtemp(join(tmpdir(), 'skiff-bench-'));
+const targets = [];
+try {
+  // The peer answers with exactly the bytes the Python replica returns for BODY.
+  const python = await start('python iris (4 workers)', [SERVER_BIN], {
+    SKIFF_ENTRY_SCRIPT: join(REPO, 'examples/iris-python/score.py'),
+    AZUREML_MODEL_DIR: MODEL_DIR,
+    SKIFF_MAX_CONCURRENT_REQUESTS: '4',
+  });
+  targets.push(python);
+  const response = await (await fetch(python.url, { method: 'POST', body: BODY })).arrayBuffer();
+  const responseFile = join(work, 'response.json');
+  await writeFile(responseFile, Buffer.from(response));
+  targets.push(await start('bare node:http, fixed bytes', [PEER, 'static', responseFile]));
+  targets.push(
+    await start(
+      'bare node:http + iris-js run() in-process',
+      [PEER, 'inline', join(REPO, 'examples/iris-js/score.mjs')],
+      { AZUREML_MODEL_DIR: MODEL_DIR },
+    ),
+  );
+  targets.push(
+    await start('js iris (4 worker threads)', [SERVER_BIN], {
+      SKIFF_ENTRY_SCRIPT: join(REPO, 'examples/iris-js/score.mjs'),
+      AZUREML_MODEL_DIR: MODEL_DIR,
+      SKIFF_MAX_CONCURRENT_REQUESTS: '4',
+    }),
+  );
+  targets.push(
+    await start('python iris (1 worker, queue)', [SERVER_BIN], {
+      SKIFF_ENTRY_SCRIPT: join(REPO, 'examples/iris-python/score.py'),
+      AZUREML_MODEL_DIR: MODEL_DIR,
+      SKIFF_MAX_CONCURRENT_REQUESTS: '4',
+      SKIFF_WORKERS: '1',
+    }),
+  );
+  const [pyMulti, peer, inline, js, pySingle] = targets;
+
+  const rows = [];
+  for (const connections of [1, 4]) {
+    for (const target of [peer, inline, js, pyMulti]) rows.push(await measure(target, connections));
+  }
+  rows.push(await measure(pySingle, 4));
+
+  const peerRate = (c) =>
+    rows.find((r) => r.target === peer.name && r.connections === c).requestsPerSecond;
+  const peerP50 = (c) => rows.find((r) => r.target === peer.name && r.connections === c).p50Ms;
+  const table = rows.map((r) => ({
+    target: r.target,
+    conc: r.connections,
+    'req/s': Math.round(r.requestsPerSecond),
+    'p50 ms': r.p50Ms.toFixed(3),
+    'p99 ms': r.p99Ms.toFixed(3),
+    'req/s vs peer': (r.requestsPerSecond / peerRate(r.connections)).toFixed(2),
+    'p50 vs peer':
+      peerP50(r.connections) > 0 ? (r.p50Ms / peerP50(r.connections)).toFixed(1) : 'n/a',
+    'non-2xx': r.non2xx + r.errors,
+  }));
+  console.table(table);
+  const environment = {
+    node: process.version,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    loadAverageAtEnd: loadavg(),
+    durationS: DURATION_S,
+    warmupS: WARMUP_S,
+    body: BODY,
+  };
+  console.log(
+    `node ${environment.node}, ${environment.cpus} CPUs, load average at end ${environment.loadAverageAtEnd.map((l) => l.toFixed(1)).join(' ')}; ` +
+      `${DURATION_S} s per row after ${WARMUP_S} s warm-up; latencies from autocannon's per-response timings (2xx only)`,
+  );
+  const dir = join(REPO, 'bench/results');
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, `scoring-server-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  await writeFile(file, JSON.stringify({ environment, rows }, null, 2) + '\n');
+  console.log(`wrote ${file}`);
+} finally {
+  await Promise.all(targets.map((t) => t.stop()));
+  await rm(work, { recursive: true, force: true });
+}
