@@ -73,6 +73,16 @@ def load_entry_script(path):
     return module
 
 
+def json_or_none(value, name):
+    """A schema the script declares, if JSON can carry it; /swagger.json falls back otherwise."""
+    try:
+        json.dumps(value)
+        return value
+    except (TypeError, ValueError) as error:
+        sys.stderr.write("ignoring %s: not JSON-serialisable (%s)\n" % (name, error))
+        return None
+
+
 def serialise(result):
     """Turns run()'s return value into (status, headers, body) as Azure ML v1 did."""
     from azureml.contrib.services.aml_response import AMLResponse
@@ -113,8 +123,8 @@ def main():
         {
             "type": "ready",
             "rawHttp": raw_http,
-            "inputSchema": getattr(module, "INPUT_SCHEMA", None),
-            "outputSchema": getattr(module, "OUTPUT_SCHEMA", None),
+            "inputSchema": json_or_none(getattr(module, "INPUT_SCHEMA", None), "INPUT_SCHEMA"),
+            "outputSchema": json_or_none(getattr(module, "OUTPUT_SCHEMA", None), "OUTPUT_SCHEMA"),
         },
     )
 
