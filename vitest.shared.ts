@@ -22,7 +22,13 @@ export function skiffProject(name: string, options: SkiffProjectOptions = {}): U
   const conditions = ['@skiff/source'];
   return defineProject({
     resolve: { conditions: [...conditions, ...defaultClientConditions] },
-    ssr: { resolve: { conditions: [...conditions, ...defaultServerConditions] } },
+    // Not Vite's 'module' condition: it selects bundler-only builds (e.g. @opentelemetry/api's
+    // extensionless ESM) that Node itself cannot load when vitest externalizes them.
+    ssr: {
+      resolve: {
+        conditions: [...conditions, ...defaultServerConditions.filter((c) => c !== 'module')],
+      },
+    },
     test: {
       name,
       environment: 'node',

@@ -55,6 +55,14 @@ export class Store {
     return new Store(redis, keyPrefix);
   }
 
+  /**
+   * True for the first caller to claim `token` within `ttlSeconds`, false for every other:
+   * lets several control-plane processes handle each queue event once.
+   */
+  async claimOnce(token: string, ttlSeconds: number): Promise<boolean> {
+    return guarded(async () => (await this.redis.set(`claim:${token}`, '1', 'EX', ttlSeconds, 'NX')) === 'OK');
+  }
+
   /** Resolves when Redis answers PING. @throws UnavailableError */
   async ping(): Promise<void> {
     await guarded(() => this.redis.ping());

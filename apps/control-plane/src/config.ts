@@ -1,0 +1,83 @@
+import { z } from 'zod';
+
+const listen = (what: string) =>
+  z
+    .string()
+    .regex(
+      /^(\[[0-9a-fA-F:]+\]|[a-zA-Z0-9.-]+):\d{1,5}$/,
+      `${what}: expected host:port, e.g. 127.0.0.1:50051`,
+    );
+
+/**
+ * The control plane's environment, parsed once at start. Every variable has a default that
+ * runs the embedded mode on this machine (loopback only, state in ./.skiff and local Redis).
+ */
+export const controlPlaneEnv = z.object({
+  /** gRPC API address. */
+  SKIFF_GRPC_LISTEN: listen('SKIFF_GRPC_LISTEN').default('127.0.0.1:50051'),
+  /** HTTP address for /metrics, /healthz and /readyz. */
+  SKIFF_HTTP_LISTEN: listen('SKIFF_HTTP_LISTEN').default('127.0.0.1:9464'),
+  /** The state store. Production runs Redis with AOF on (docs/control-plane.md). */
+  REDIS_URL: z
+    .string()
+    .url('REDIS_URL: expected a URL like redis://127.0.0.1:6379')
+    .default('redis://127.0.0.1:6379'),
+  /** Prefix of every Redis key (several installations may share one Redis). */
+  SKIFF_REDIS_PREFIX: z.string().min(1).default('skiff:'),
+  /** Where the master key file and the filesystem artifact store live by default. */
+  SKIFF_DATA_DIR: z.string().min(1).default('.skiff'),
+  /**
+   * Master keys sealing service keys and token-signing keys at rest, as
+   * `<id>:<base64 32 bytes>[,<id>:<base64>...]` (the first one seals new secrets). When unset,
+   * a key is generated once into `<SKIFF_DATA_DIR>/master-key` (mode 0600).
+   */
+  SKIFF_MASTER_KEYS: z.string().min(1).optional(),
+  /**
+   * The platform admin's credential (`skf_<id>_<secret>`), acting in every workspace. When
+   * unset, one is generated on first start and printed once.
+   */
+  SKIFF_ADMIN_TOKEN: z
+    .string()
+    .regex(
+      /^skf_[0-9a-f]{24}_[A-Za-z0-9_-]{43}$/,
+      'SKIFF_ADMIN_TOKEN: expected skf_<24 hex>_<43 base64url>',
+    )
+    .optional(),
+  /** Artifact store: filesystem (default, under SKIFF_DATA_DIR/artifacts) or azure-blob. */
+  SKIFF_ARTIFACTS: z.enum(['filesystem', 'azure-blob']).default('filesystem'),
+  SKIFF_ARTIFACTS_DIR: z.string().min(1).optional(),
+  SKIFF_AZURE_BLOB_CONTAINER: z.string().min(3).default('skiff-artifacts'),
+  /** Azure Blob by connection string (also Azurite). */
+  SKIFF_AZURE_BLOB_CONNECTION_STRING: z.string().min(1).optional(),
+  /** Azure Blob by account URL with Entra ID (@azure/identity DefaultAzureCredential). */
+  SKIFF_AZURE_BLOB_ACCOUNT_URL: z.string().url().optional(),
+  /** `iss` of service tokens. */
+  SKIFF_TOKEN_ISSUER: z.string().min(1).default('skiff-control-plane'),
+  SKIFF_TOKEN_LIFETIME_SECONDS: z.coerce.number().int().min(60).max(86_400).default(3_600),
+  /** Largest model (all files) or snapshot accepted, in bytes. */
+  SKIFF_MAX_UPLOAD_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(8 * 1024 ** 3),
+  /** Seconds to let in-flight RPCs finish on SIGTERM before cancelling them. */
+  SKIFF_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).default(10),
+  SKIFF_LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .default('info'),
+});
+
+export type ControlPlaneEnv = z.infer<typeof controlPlaneEnv>;
+
+/**
+ * Parses the environment; the error lists every bad variable with what was expected.
+ */
+export function parseControlPlaneEnv(env: NodeJS.ProcessEnv): ControlPlaneEnv {
+  const result = controlPlaneEnv.safeParse(env);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => {
+    const variable = String(issue.path[0] ?? '');
+    return issue.message.startsWith(variable) ? issue.message : `${variable}: ${issue.message}`;
+  });
+  throw new Error(`invalid control-plane configuration:\n  ${lines.join('\n  ')}`);
+}

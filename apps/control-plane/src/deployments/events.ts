@@ -1,0 +1,34 @@
+import type { Store } from '@skiff/store';
+
+/** The API's DeploymentEvent without generation and sequence (the store assigns those). */
+export interface EventBody {
+  /** DeploymentStep name without its prefix, e.g. 'QUEUED', 'HEALTHY'. */
+  step: string;
+  message: string;
+  terminal?: boolean;
+  /** The oneof detail in the API's JSON mapping, e.g. { replicas: { ready: 1, desired: 2 } }. */
+  detail?: Record<string, unknown>;
+}
+
+/** Topic of a service's change feed (events and state). */
+export const serviceTopic = (workspace: string, service: string) => `svc:${workspace}/${service}`;
+/** Topic of a service's logs. */
+export const logTopic = (workspace: string, service: string) => `logs:${workspace}/${service}`;
+
+/** Appends a deployment event and tells watchers. */
+export async function recordEvent(
+  store: Store,
+  workspace: string,
+  service: string,
+  generation: number,
+  body: EventBody,
+): Promise<void> {
+  // Stored in the API's JSON mapping of DeploymentEvent: the oneof detail sits at the top.
+  const { detail, ...rest } = body;
+  await store.events.append(workspace, service, generation, {
+    ...rest,
+    ...detail,
+    time: new Date().toISOString(),
+  });
+  await store.feed.publish(serviceTopic(workspace, service));
+}

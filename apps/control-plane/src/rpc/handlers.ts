@@ -1,0 +1,146 @@
+import type {
+  handleClientStreamingCall,
+  handleServerStreamingCall,
+  handleUnaryCall,
+  ServerReadableStream,
+  ServerWritableStream,
+} from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { createContext, type RequestContext } from './context.js';
+import { statusName, toServiceError } from './status.js';
+import type { RpcMetrics } from './metrics.js';
+import type { AuditLog } from '@skiff/store';
+
+/** What every handler wrapper needs. */
+export interface HandlerDeps {
+  readonly log: Logger;
+  readonly metrics: RpcMetrics;
+  readonly audit: AuditLog;
+}
+
+/** Options of one method. */
+export interface MethodOptions {
+  /** Full method path, e.g. '/skiff.v1.WebserviceService/DeployWebservice'. */
+  readonly method: string;
+  /** Record the call in the audit log (every change, and every read of a secret). */
+  readonly audited?: boolean;
+}
+
+function finish(
+  deps: HandlerDeps,
+  options: MethodOptions,
+  context: RequestContext | undefined,
+  code: status,
+  started: bigint,
+  error?: unknown,
+): void {
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  deps.metrics.observe(options.method, statusName(code), seconds);
+  const log = context?.log ?? deps.log.child({ method: options.method });
+  if (code === status.INTERNAL || (code === status.UNAVAILABLE && error)) {
+    log.error({ err: error, code: statusName(code), seconds }, 'rpc failed');
+  } else {
+    log.info({ code: statusName(code), seconds }, 'rpc');
+  }
+  if (options.audited && context) {
+    deps.audit
+      .append({
+        time: new Date().toISOString(),
+        actor: context.caller.principal,
+        workspace: context.workspace,
+        action: options.method,
+        target: context.target,
+        outcome: statusName(code),
+        requestId: context.requestId,
+      })
+      .catch((auditError: unknown) =>
+        log.error({ err: auditError }, 'could not write the audit log'),
+      );
+  }
+}
+
+function codeOf(error: unknown): status {
+  return (toServiceError(error, '').code as status | undefined) ?? status.INTERNAL;
+}
+
+/** A unary method: errors mapped at this edge, logged, measured and (optionally) audited. */
+export function unary<Req, Res>(
+  deps: HandlerDeps,
+  options: MethodOptions,
+  handler: (request: Req, context: RequestContext) => Promise<Res>,
+): handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    const started = process.hrtime.bigint();
+    let context: RequestContext | undefined;
+    void (async () => {
+      try {
+        context = createContext(call, options.method, deps.log);
+        const response = await handler(call.request, context);
+        finish(deps, options, context, status.OK, started);
+        callback(null, response);
+      } catch (error) {
+        const serviceError = toServiceError(error, context?.requestId ?? '');
+        finish(deps, options, context, codeOf(error), started, error);
+        callback(serviceError);
+      }
+    })();
+  };
+}
+
+/** A server-streaming method: `handler` writes with `send`; returning ends the stream. */
+export function serverStream<Req, Res>(
+  deps: HandlerDeps,
+  options: MethodOptions,
+  handler: (
+    request: Req,
+    context: RequestContext,
+    send: (message: Res) => Promise<void>,
+  ) => Promise<void>,
+): handleServerStreamingCall<Req, Res> {
+  return (call: ServerWritableStream<Req, Res>) => {
+    const started = process.hrtime.bigint();
+    let context: RequestContext | undefined;
+    const send = (message: Res): Promise<void> =>
+      new Promise((resolve) => {
+        if (call.cancelled || call.destroyed) return resolve();
+        // Respect backpressure: wait for 'drain' when the buffer is full.
+        if (call.write(message)) resolve();
+        else call.once('drain', () => resolve());
+      });
+    void (async () => {
+      try {
+        context = createContext(call, options.method, deps.log);
+        await handler(call.request, context, send);
+        finish(deps, options, context, call.cancelled ? status.CANCELLED : status.OK, started);
+        if (!call.cancelled) call.end();
+      } catch (error) {
+        finish(deps, options, context, codeOf(error), started, error);
+        if (!call.cancelled) call.destroy(toServiceError(error, context?.requestId ?? ''));
+      }
+    })();
+  };
+}
+
+/** A client-streaming method: `handler` consumes the request stream and returns the answer. */
+export function clientStream<Req, Res>(
+  deps: HandlerDeps,
+  options: MethodOptions,
+  handler: (requests: AsyncIterable<Req>, context: RequestContext) => Promise<Res>,
+): handleClientStreamingCall<Req, Res> {
+  return (call: ServerReadableStream<Req, Res>, callback) => {
+    const started = process.hrtime.bigint();
+    let context: RequestContext | undefined;
+    void (async () => {
+      try {
+        context = createContext(call, options.method, deps.log);
+        const response = await handler(call as AsyncIterable<Req>, context);
+        finish(deps, options, context, status.OK, started);
+        callback(null, response);
+      } catch (error) {
+        finish(deps, options, context, codeOf(error), started, error);
+        callback(toServiceError(error, context?.requestId ?? ''));
+      }
+    })();
+  };
+}

@@ -1,0 +1,179 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  credentials,
+  Metadata,
+  type CallOptions,
+  type Client,
+  type ClientUnaryCall,
+  type ServiceError,
+} from '@grpc/grpc-js';
+import {
+  ComputeServiceClient,
+  ModelServiceClient,
+  Role,
+  SnapshotServiceClient,
+  WebserviceServiceClient,
+  WorkspaceServiceClient,
+} from '@skiff/proto';
+import { pino } from 'pino';
+import { startControlPlane, type ControlPlane } from '../app.js';
+import { parseControlPlaneEnv } from '../config.js';
+
+/** Clients of every skiff.v1 service, all sending one credential. */
+export interface Clients {
+  workspaces: WorkspaceServiceClient;
+  computes: ComputeServiceClient;
+  models: ModelServiceClient;
+  snapshots: SnapshotServiceClient;
+  webservices: WebserviceServiceClient;
+  /** Metadata carrying the credential (pass to every call). */
+  metadata: Metadata;
+  close(): void;
+}
+
+/** A control plane on free loopback ports, its own Redis key prefix and data directory. */
+export interface Harness {
+  controlPlane: ControlPlane;
+  address: string;
+  adminToken: string;
+  dataDir: string;
+  redisUrl: string;
+  prefix: string;
+  clients(token: string | undefined): Clients;
+  /** Creates a workspace (as admin) and one credential per role in it. */
+  team(name: string): Promise<{
+    deployer: Clients;
+    reader: Clients;
+    admin: Clients;
+    tokens: Record<'deployer' | 'reader' | 'admin', string>;
+  }>;
+  stop(): Promise<void>;
+}
+
+/** Calls a unary method of a generated client and returns a promise. */
+export function call<Req, Res>(
+  client: Client,
+  // Generated clients overload each method; inference uses the last (4-argument) signature.
+  method: (
+    request: Req,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Res) => void,
+  ) => ClientUnaryCall,
+  request: Req,
+  metadata: Metadata,
+): Promise<Res> {
+  return new Promise((resolve, reject) =>
+    method.call(client, request, metadata, {}, (error, response) =>
+      error ? reject(error) : resolve(response),
+    ),
+  );
+}
+
+/** The error of a call that must fail. */
+export async function failure(promise: Promise<unknown>): Promise<ServiceError> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as ServiceError;
+  }
+  throw new Error('expected the call to fail, it succeeded');
+}
+
+export async function startHarness(options: {
+  redisUrl: string;
+  prefix: string;
+  env?: Record<string, string>;
+}): Promise<Harness> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'skiff-cp-test-'));
+  let printed = '';
+  const env = parseControlPlaneEnv({
+    REDIS_URL: options.redisUrl,
+    SKIFF_REDIS_PREFIX: options.prefix,
+    SKIFF_DATA_DIR: dataDir,
+    SKIFF_GRPC_LISTEN: '127.0.0.1:0',
+    SKIFF_HTTP_LISTEN: '127.0.0.1:0',
+    SKIFF_SHUTDOWN_GRACE_SECONDS: '1',
+    ...options.env,
+  });
+  const controlPlane = await startControlPlane(env, {
+    log: pino({ level: 'silent' }),
+    print: (text) => (printed += text),
+  });
+  const adminToken = options.env?.['SKIFF_ADMIN_TOKEN'] ?? /SKIFF_TOKEN=(\S+)/.exec(printed)?.[1];
+  if (!adminToken) throw new Error(`no admin credential was printed: ${printed}`);
+  const address = controlPlane.server.grpcAddress;
+  const open: Clients[] = [];
+
+  const clients = (token: string | undefined): Clients => {
+    const creds = credentials.createInsecure();
+    const metadata = new Metadata();
+    if (token !== undefined) metadata.set('authorization', `Bearer ${token}`);
+    const set: Clients = {
+      workspaces: new WorkspaceServiceClient(address, creds),
+      computes: new ComputeServiceClient(address, creds),
+      models: new ModelServiceClient(address, creds),
+      snapshots: new SnapshotServiceClient(address, creds),
+      webservices: new WebserviceServiceClient(address, creds),
+      metadata,
+      close: () => {
+        for (const client of [
+          set.workspaces,
+          set.computes,
+          set.models,
+          set.snapshots,
+          set.webservices,
+        ])
+          client.close();
+      },
+    };
+    open.push(set);
+    return set;
+  };
+  const admin = clients(adminToken);
+
+  return {
+    controlPlane,
+    address,
+    adminToken,
+    dataDir,
+    redisUrl: options.redisUrl,
+    prefix: options.prefix,
+    clients,
+    async team(name) {
+      await call(
+        admin.workspaces,
+        admin.workspaces.createWorkspace,
+        { workspace: { name, description: '', defaultNamespace: '' } },
+        admin.metadata,
+      );
+      const token = async (role: Role) =>
+        (
+          await call(
+            admin.workspaces,
+            admin.workspaces.createCredential,
+            { workspace: name, role, description: '', compute: '' },
+            admin.metadata,
+          )
+        ).token;
+      const tokens = {
+        deployer: await token(Role.ROLE_DEPLOYER),
+        reader: await token(Role.ROLE_READER),
+        admin: await token(Role.ROLE_ADMIN),
+      };
+      return {
+        deployer: clients(tokens.deployer),
+        reader: clients(tokens.reader),
+        admin: clients(tokens.admin),
+        tokens,
+      };
+    },
+    async stop() {
+      for (const set of open) set.close();
+      await controlPlane.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
