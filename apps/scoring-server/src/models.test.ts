@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { modelDigest } from '@skiff/hashing';
 import yazl from 'yazl';
 import { FIXTURES, score, startReplica } from './test-support/replica-process.js';
 
@@ -53,7 +54,8 @@ describe('artifacts fetched at start-up', () => {
         const bytes = Buffer.from(JSON.stringify({ id: i }));
         const file = join(dir, 'store', `${name}.json`);
         await writeFile(file, bytes);
-        return { name, version: 1, url: pathToFileURL(file).href, digest: sha256(bytes) };
+        // A model's digest is its file tree's, as registered (not the download's bytes).
+        return { name, version: 1, url: pathToFileURL(file).href, digest: await modelDigest(file) };
       }),
     );
   });
@@ -95,6 +97,7 @@ describe('artifacts fetched at start-up', () => {
   it('refuses to start when a model does not match its digest, naming it', async () => {
     const tampered = models.slice(0, 3).map((m) => ({ ...m }));
     tampered[1] = { ...tampered[1]!, digest: sha256(Buffer.from('something else')) };
+    // The tree digest is checked after unpacking, so the message names what the tree hashes to.
     const replica = await startReplica(
       {
         SKIFF_ENTRY_SCRIPT: `${FIXTURES}python/behaviours.py`,

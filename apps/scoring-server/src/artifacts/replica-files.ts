@@ -4,13 +4,19 @@
 //   <work>/models/<name>/<version>/  each model
 // AZUREML_MODEL_DIR is <work>/models/<name>/<version> for one model and <work>/models for
 // several (SPEC.md §2). Without URLs the configured directories are used as they are.
-import { open, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve, sep } from 'node:path';
 import type { Logger } from 'pino';
 import type { ModelArtifact, ScoringServerConfig } from '../config.js';
-import { downloadVerified, readArtifact, type ArtifactReader } from './download.js';
-import { extractZip, isZip } from './unzip.js';
+import { extractSnapshot, modelDigest } from '@skiff/hashing';
+import {
+  ArtifactDigestError,
+  downloadVerified,
+  readArtifact,
+  type ArtifactReader,
+} from './download.js';
+import { isZip } from './unzip.js';
 
 /** Where the replica's files are, and how to let go of any temporary copy. */
 export interface ReplicaFiles {
@@ -48,6 +54,7 @@ export async function prepareReplicaFiles(
     let sourceDir = config.sourceDir ?? process.cwd();
     if (config.snapshot) {
       sourceDir = join(work, 'source');
+      // The snapshot's digest is that of the zip's bytes (deterministic zips: SPEC.md §1).
       await fetchInto(config.snapshot.url, config.snapshot.digest, sourceDir, work, read);
       entryScript = resolve(sourceDir, config.entryScript);
       if (!entryScript.startsWith(sourceDir + sep)) {
@@ -59,7 +66,12 @@ export async function prepareReplicaFiles(
     if (config.models.length > 0) {
       const root = join(work, 'models');
       await forEachLimited(config.models, PARALLEL_DOWNLOADS, async (model) => {
-        await fetchInto(model.url, model.digest, modelFolder(root, model), work, read);
+        // A model's digest is that of its file tree (@skiff/hashing modelDigest), checked
+        // after unpacking, so a model zipped twice (different bytes) still verifies.
+        const folder = modelFolder(root, model);
+        await fetchInto(model.url, undefined, folder, work, read);
+        const actual = await modelDigest(folder);
+        if (actual !== model.digest) throw new ArtifactDigestError(model.url, model.digest, actual);
       });
       const only = config.models.length === 1 ? config.models[0] : undefined;
       modelDir = only ? modelFolder(root, only) : root;
@@ -79,25 +91,18 @@ function modelFolder(root: string, model: ModelArtifact): string {
 
 let downloads = 0;
 
-/** Downloads and verifies one artifact, then unpacks a zip or keeps a single file. */
+/** Downloads one artifact (checking the bytes' digest when given), then unpacks a zip or keeps a single file. */
 async function fetchInto(
   url: string,
-  digest: string,
+  digest: string | undefined,
   destDir: string,
   work: string,
   read: ArtifactReader,
 ): Promise<void> {
   const file = join(work, 'downloads', `artifact-${++downloads}`);
   await downloadVerified(url, digest, file, read);
-  const handle = await open(file);
-  const head = Buffer.alloc(4);
-  try {
-    await handle.read(head, 0, 4, 0);
-  } finally {
-    await handle.close();
-  }
-  if (isZip(head)) {
-    await extractZip(file, destDir);
+  if (await isZip(file)) {
+    await extractSnapshot(file, destDir);
     await rm(file);
   } else {
     await mkdir(destDir, { recursive: true });
