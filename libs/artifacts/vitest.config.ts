@@ -1,14 +1,15 @@
 import { fileURLToPath } from 'node:url';
+import type { UserWorkspaceConfig } from 'vitest/config';
 import { skiffProject } from '../../vitest.shared.js';
 
-const config = skiffProject('artifacts', { testTimeout: 60_000 });
-const test = config.test ?? {};
-const globalSetup = test.globalSetup ?? [];
+const base = skiffProject('artifacts', { testTimeout: 60_000 });
+const globalSetup = base.test?.globalSetup ?? [];
 
-export default {
-  ...config,
+const project: UserWorkspaceConfig = {
+  ...base,
   test: {
-    ...test,
+    ...base.test,
+    // An in-memory Azurite on loopback for the Azure Blob backend (started once per run).
     globalSetup: [
       ...(Array.isArray(globalSetup) ? globalSetup : [globalSetup]),
       fileURLToPath(new URL('./src/test-support/azurite-global-setup.ts', import.meta.url)),
@@ -17,3 +18,5 @@ export default {
     execArgv: ['--expose-gc'],
   },
 };
+
+export default project;

@@ -146,11 +146,10 @@ export class AzureBlobArtifactStore implements ArtifactStore {
   /** {@inheritDoc ArtifactStore.put} */
   async put(source: AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<PutResult> {
     this.#assertOpen();
-    const expectedHex =
-      options.expectedDigest === undefined ? undefined : digestHex(options.expectedDigest);
+    const expected = options.expectedDigest;
     assertMaxBytes(options.maxBytes);
     const target = this.#container.getBlockBlobClient(
-      expectedHex === undefined ? `${UPLOADS_PREFIX}${randomUUID()}` : blobName(expectedHex),
+      expected === undefined ? `${UPLOADS_PREFIX}${randomUUID()}` : blobName(digestHex(expected)),
     );
     const stager = new BlockStager(target, {
       blockSize: this.#blockSize,
@@ -164,10 +163,9 @@ export class AzureBlobArtifactStore implements ArtifactStore {
       for await (const chunk of meteredChunks(source, hasher, options)) await stager.write(chunk);
       const blockIds = await stager.finish();
       const digest = hasher.digest();
-      if (expectedHex !== undefined) {
+      if (expected !== undefined) {
         // Uncommitted blocks are never readable; a mismatch simply never commits them.
-        if (digest !== options.expectedDigest)
-          throw new DigestMismatchError(options.expectedDigest!, digest);
+        if (digest !== expected) throw new DigestMismatchError(expected, digest);
         return { digest, size: hasher.size, created: await this.#commitOnce(target, blockIds) };
       }
       await azureCall('commit the upload', () => target.commitBlockList(blockIds));

@@ -40,18 +40,18 @@ export class BlockStager {
   async write(chunk: Uint8Array): Promise<void> {
     let offset = 0;
     while (offset < chunk.byteLength) {
-      this.#buffer ??= Buffer.allocUnsafe(this.#blockSize);
+      const buffer = (this.#buffer ??= Buffer.allocUnsafe(this.#blockSize));
       const take = Math.min(this.#blockSize - this.#filled, chunk.byteLength - offset);
-      this.#buffer.set(chunk.subarray(offset, offset + take), this.#filled);
+      buffer.set(chunk.subarray(offset, offset + take), this.#filled);
       this.#filled += take;
       offset += take;
-      if (this.#filled === this.#blockSize) await this.#stageCurrent();
+      if (this.#filled === this.#blockSize) await this.#stage(buffer);
     }
   }
 
   /** Stages the last partial block, waits for every stage, and returns the block ids in order. */
   async finish(): Promise<string[]> {
-    if (this.#filled > 0) await this.#stageCurrent();
+    if (this.#buffer && this.#filled > 0) await this.#stage(this.#buffer);
     await Promise.all(this.#inFlight);
     this.#throwIfFailed();
     return [...this.#ids];
@@ -65,8 +65,8 @@ export class BlockStager {
     await Promise.allSettled(this.#inFlight);
   }
 
-  async #stageCurrent(): Promise<void> {
-    const block = this.#buffer!.subarray(0, this.#filled);
+  async #stage(buffer: Buffer): Promise<void> {
+    const block = buffer.subarray(0, this.#filled);
     this.#buffer = undefined;
     this.#filled = 0;
     // Fixed-length ids (Azure requires one length per blob), unique per upload so concurrent

@@ -1,7 +1,7 @@
 import type { TokenCredential } from '@azure/identity';
 import { z } from 'zod';
 import { type ArtifactStore } from './artifact-store.js';
-import { AzureBlobArtifactStore } from './azure-blob-store.js';
+import { AzureBlobArtifactStore, type AzureBlobStoreCommonOptions } from './azure-blob-store.js';
 import { ArtifactStoreConfigError } from './errors.js';
 import { FilesystemArtifactStore } from './filesystem-store.js';
 
@@ -20,39 +20,85 @@ const containerName = z
     '3-63 lowercase letters, digits and single hyphens',
   );
 
-/**
- * Schema of {@link ArtifactStoreConfig}, for an app's zod-parsed configuration. The Azure
- * variants are told apart by `connectionString` versus `auth: 'entra-id'`.
- */
-export const artifactStoreConfigSchema = z.union([
-  z.strictObject({
-    kind: z.literal('filesystem'),
-    /** Directory of the store; created when missing. */
-    root: z.string().min(1),
-  }),
-  z.strictObject({
+const filesystemSchema = z.strictObject({
+  kind: z.literal('filesystem'),
+  root: z.string().min(1),
+});
+
+const azureBlobSchema = z
+  .strictObject({
     kind: z.literal('azure-blob'),
     container: containerName,
-    /** A storage connection string (shared key, or Azurite's development account). */
-    connectionString: z.string().min(1),
-  }),
-  z.strictObject({
-    kind: z.literal('azure-blob'),
-    container: containerName,
-    /** `https://<account>.blob.core.windows.net`. */
-    accountUrl: z.url({ protocol: /^https$/ }),
-    auth: z.literal('entra-id'),
-    /** When absent, `createArtifactStore` asks `createDefaultCredential` for one. */
+    connectionString: z.string().min(1).optional(),
+    accountUrl: z.url({ protocol: /^https$/, error: 'must be an https URL' }).optional(),
+    auth: z.literal('entra-id').optional(),
     credential: tokenCredential.optional(),
-  }),
-]);
+  })
+  .superRefine((value, context) => {
+    const entraFields = (['accountUrl', 'auth', 'credential'] as const).filter(
+      (key) => value[key] !== undefined,
+    );
+    if (value.connectionString !== undefined) {
+      for (const key of entraFields) {
+        context.addIssue({
+          code: 'custom',
+          path: [key],
+          message: 'cannot be combined with connectionString',
+        });
+      }
+    } else if (value.auth !== 'entra-id') {
+      context.addIssue({
+        code: 'custom',
+        path: ['auth'],
+        message: "give either connectionString, or accountUrl with auth: 'entra-id'",
+      });
+    } else if (value.accountUrl === undefined) {
+      context.addIssue({
+        code: 'custom',
+        path: ['accountUrl'],
+        message: "required with auth: 'entra-id'",
+      });
+    }
+  });
 
 /**
- * Where artifacts live: `{ kind: 'filesystem', root }` (the embedded default),
- * `{ kind: 'azure-blob', container, connectionString }`, or
- * `{ kind: 'azure-blob', container, accountUrl, auth: 'entra-id', credential? }`.
+ * Schema of {@link ArtifactStoreConfig}, for an app's zod-parsed configuration; every issue
+ * names its field.
  */
-export type ArtifactStoreConfig = z.input<typeof artifactStoreConfigSchema>;
+export const artifactStoreConfigSchema = z.discriminatedUnion('kind', [
+  filesystemSchema,
+  azureBlobSchema,
+]);
+
+/** The embedded default: artifacts as files under `root` (created when missing). */
+export interface FilesystemArtifactStoreConfig {
+  kind: 'filesystem';
+  root: string;
+}
+
+/** Azure Blob with a storage connection string (shared key; Azurite's development account). */
+export interface AzureBlobConnectionStringConfig {
+  kind: 'azure-blob';
+  /** 3–63 lowercase letters, digits and single hyphens; created when missing. */
+  container: string;
+  connectionString: string;
+}
+
+/** Azure Blob with Entra ID (managed identity, workload identity, az login...). */
+export interface AzureBlobEntraIdConfig {
+  kind: 'azure-blob';
+  /** 3–63 lowercase letters, digits and single hyphens; created when missing. */
+  container: string;
+  /** `https://<account>.blob.core.windows.net`. */
+  accountUrl: string;
+  auth: 'entra-id';
+  /** When absent, `createArtifactStore` asks `createDefaultCredential` for one. */
+  credential?: TokenCredential;
+}
+
+/** Where artifacts live. Validated by {@link artifactStoreConfigSchema}. */
+export type ArtifactStoreConfig =
+  FilesystemArtifactStoreConfig | AzureBlobConnectionStringConfig | AzureBlobEntraIdConfig;
 
 /** Collaborators of {@link createArtifactStore}; tests replace them. */
 export interface ArtifactStoreDependencies {
@@ -62,6 +108,8 @@ export interface ArtifactStoreDependencies {
    * identity endpoint, so it is never built for any other configuration.
    */
   createDefaultCredential?: () => Promise<TokenCredential>;
+  /** Tuning for an Azure Blob store (block size, concurrency, retries...); defaults otherwise. */
+  azureBlob?: Omit<AzureBlobStoreCommonOptions, 'container'>;
 }
 
 /**
@@ -84,19 +132,17 @@ export async function createArtifactStore(
   }
   const valid = parsed.data;
   if (valid.kind === 'filesystem') return FilesystemArtifactStore.open({ root: valid.root });
-  if ('connectionString' in valid) {
-    return AzureBlobArtifactStore.connect({
-      container: valid.container,
-      connectionString: valid.connectionString,
-    });
+  const tuning = { ...dependencies.azureBlob, container: valid.container };
+  if (valid.connectionString !== undefined) {
+    return AzureBlobArtifactStore.connect({ ...tuning, connectionString: valid.connectionString });
   }
+  const accountUrl = valid.accountUrl;
+  // Unreachable: the schema's refinement requires accountUrl without a connection string.
+  if (accountUrl === undefined)
+    throw new ArtifactStoreConfigError('artifact store accountUrl: required');
   const credential =
     valid.credential ?? (await (dependencies.createDefaultCredential ?? defaultAzureCredential)());
-  return AzureBlobArtifactStore.connect({
-    container: valid.container,
-    accountUrl: valid.accountUrl,
-    credential,
-  });
+  return AzureBlobArtifactStore.connect({ ...tuning, accountUrl, credential });
 }
 
 async function defaultAzureCredential(): Promise<TokenCredential> {

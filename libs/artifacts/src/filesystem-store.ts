@@ -88,30 +88,31 @@ export class FilesystemArtifactStore implements ArtifactStore {
   /** {@inheritDoc ArtifactStore.put} */
   async put(source: AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<PutResult> {
     this.#assertOpen();
-    const expectedHex =
-      options.expectedDigest === undefined ? undefined : digestHex(options.expectedDigest);
+    const expected = options.expectedDigest;
+    if (expected !== undefined) digestHex(expected);
     assertMaxBytes(options.maxBytes);
     const tempPath = join(this.#tempDir, `${randomUUID()}${TEMP_SUFFIX}`);
-    let handle: FileHandle | undefined = await fsCall('create a temp file', () =>
+    const file: FileHandle = await fsCall('create a temp file', () =>
       // Read-only once written: nothing should ever modify an artifact in place.
       open(tempPath, 'wx', 0o444),
     );
+    let fileOpen = true;
     try {
       const hasher = new ArtifactHasher();
       for await (const chunk of meteredChunks(source, hasher, options)) {
-        await fsCall('write', () => writeFully(handle!, chunk));
+        await fsCall('write', () => writeFully(file, chunk));
       }
-      await fsCall('fsync', () => handle!.sync());
-      await fsCall('close', () => handle!.close());
-      handle = undefined;
+      await fsCall('fsync', () => file.sync());
+      fileOpen = false;
+      await fsCall('close', () => file.close());
       const digest = hasher.digest();
-      if (expectedHex !== undefined && digest !== options.expectedDigest) {
-        throw new DigestMismatchError(options.expectedDigest!, digest);
+      if (expected !== undefined && digest !== expected) {
+        throw new DigestMismatchError(expected, digest);
       }
       const created = await this.#publish(tempPath, this.#path(digestHex(digest)));
       return { digest, size: hasher.size, created };
     } finally {
-      await handle?.close().catch(() => undefined);
+      if (fileOpen) await file.close().catch(() => undefined);
       await rm(tempPath, { force: true }).catch(() => undefined);
     }
   }

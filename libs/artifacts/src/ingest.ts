@@ -1,4 +1,4 @@
-import { ArtifactHasher } from './digest.js';
+import { type ArtifactHasher } from './digest.js';
 import { ArtifactTooLargeError } from './errors.js';
 
 /** Limits applied while reading an upload. */

@@ -251,7 +251,7 @@ export function describeArtifactStoreContract(
       const bytes = patternBytes('rot', 300_000);
       const { digest } = await store.put(chunked(bytes));
       const rotten = Buffer.from(bytes);
-      rotten[123_456] ^= 0xff;
+      rotten.writeUInt8(rotten.readUInt8(123_456) ^ 0xff, 123_456);
       await subject.corrupt(digest, rotten);
       await expect(readAll(await store.open(digest))).rejects.toBeInstanceOf(DigestMismatchError);
     });
