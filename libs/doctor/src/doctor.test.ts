@@ -358,16 +358,19 @@ describe('cluster side (Kubernetes API stub)', () => {
               { name: 'router-b', ip: FIXTURE_ENDPOINT_ADDRESS },
             ],
           ],
-          [modelKey, [{ name: 'model-a', ip: FIXTURE_ENDPOINT_ADDRESS }]],
+          [modelKey, [{ name: 'model-a', ip: FIXTURE_ENDPOINT_ADDRESS, port: 'endpoint' }]],
         ]),
       },
       async (world) => ({
         kubernetes: await kubernetesAccessFromKubeconfig(world.kubernetes!.kubeconfig),
         upToPhase: 3,
-        // The pods declare no port, so the plan's is used; point it at the fixture endpoint.
+        // Router pods declare no port, so the plan's is used (pointed at the fixture endpoint);
+        // the model pod declares its port, which wins over the plan's 5001.
         plan: {
           ...world.plan,
-          pods: world.plan.pods.map((pods) => ({ ...pods, port: world.endpoint.port })),
+          pods: world.plan.pods.map((pods) =>
+            pods.id === 'router-peers' ? { ...pods, port: world.endpoint.port } : pods,
+          ),
         },
       }),
     );

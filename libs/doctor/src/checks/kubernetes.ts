@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { ConnectPolicy } from './connect.js';
 import type { CheckContext, CheckOutcome, PodConnectData, PodEndpoint, PodsData } from './model.js';
 import { tcpConnect } from './tcp.js';
@@ -26,7 +26,14 @@ export interface KubernetesAccess {
   readonly server: string;
 }
 
-function accessFrom(config: KubeConfig, clusterCa: string | undefined): KubernetesAccess {
+// The client takes about a second to load; only runs with cluster access pay for it.
+const client = () => import('@kubernetes/client-node');
+
+async function accessFrom(
+  config: KubeConfig,
+  clusterCa: string | undefined,
+): Promise<KubernetesAccess> {
+  const { CoreV1Api } = await client();
   const api = config.makeApiClient(CoreV1Api);
   const cluster = config.getCurrentCluster();
   return {
@@ -58,6 +65,7 @@ async function clusterCaOf(config: KubeConfig): Promise<string | undefined> {
 
 /** Kubernetes access from a kubeconfig file (its current context). */
 export async function kubernetesAccessFromKubeconfig(path: string): Promise<KubernetesAccess> {
+  const { KubeConfig } = await client();
   const config = new KubeConfig();
   config.loadFromString(await readFile(path, 'utf8'));
   return accessFrom(config, await clusterCaOf(config));
@@ -75,6 +83,7 @@ export async function kubernetesAccessInCluster(
   const host = env['KUBERNETES_SERVICE_HOST'];
   const port = env['KUBERNETES_SERVICE_PORT'] ?? '443';
   if (host === undefined) throw new Error('not in a cluster: KUBERNETES_SERVICE_HOST is not set');
+  const { KubeConfig } = await client();
   const config = new KubeConfig();
   config.loadFromClusterAndUser(
     {

@@ -62,8 +62,14 @@ export interface DoctorFixtureOptions {
   readonly certificates?: ReadonlyMap<string, PemPair>;
   /** Names whose certificate from the test CA is issued for these other names instead. */
   readonly misnamed?: Readonly<Record<string, readonly string[]>>;
-  /** Start a Kubernetes stub listing these pods (`namespace/selector` → pods). */
-  readonly pods?: ReadonlyMap<string, readonly { name: string; ip: string; port?: number }[]>;
+  /**
+   * Start a Kubernetes stub listing these pods (`namespace/selector` → pods); port `endpoint`
+   * is the fixture's HTTPS endpoint port.
+   */
+  readonly pods?: ReadonlyMap<
+    string,
+    readonly { name: string; ip: string; port?: number | 'endpoint' }[]
+  >;
 }
 
 /** A loopback world for the default plan: DNS servers, endpoints, a CA, maybe a Kubernetes stub. */
@@ -133,7 +139,16 @@ export async function startDoctorFixture(
     await writeFile(caFile, ca.cert);
     let kubernetes: KubernetesStub | undefined;
     if (options.pods !== undefined) {
-      const stub = await startKubernetesStub(options.pods);
+      const pods = new Map(
+        [...options.pods].map(([key, list]) => [
+          key,
+          list.map(({ port, ...pod }) => ({
+            ...pod,
+            ...(port !== undefined ? { port: port === 'endpoint' ? endpoint.port : port } : {}),
+          })),
+        ]),
+      );
+      const stub = await startKubernetesStub(pods);
       closers.push(() => stub.close());
       kubernetes = stub;
     }
