@@ -112,7 +112,15 @@ export async function startRedisServer(
     }
     if (child.exitCode !== null) break;
     if (await redisAnswers(url, 500)) {
-      return { url, port, dir, started: true, stop: () => stopChild(child).then(cleanup) };
+      return {
+        url,
+        port,
+        dir,
+        started: true,
+        stop: () => stopChild(child).then(cleanup),
+        // SIGKILL: no shutdown work at all, as in a crash or an OOM kill. Keeps the data dir.
+        crash: () => stopChild(child, 'SIGKILL'),
+      };
     }
   }
   await stopChild(child);
@@ -120,10 +128,10 @@ export async function startRedisServer(
   throw new Error(`'${bin}' did not come up on ${url}: ${stderr.trim()}. ${HOW_TO_GET_REDIS}`);
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
+async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (child.exitCode === null && child.signalCode === null) {
     const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
+    child.kill(signal);
     await Promise.race([exited, delay(5_000).then(() => child.kill('SIGKILL'))]);
   }
 }
