@@ -28,15 +28,33 @@ export interface DiagnosisContext {
 /** A pure function from results to diagnoses; one per detection. */
 export type Detection = (results: readonly CheckResult[], context: DiagnosisContext) => Diagnosis[];
 
+// Zones Azure serves the plan's names from; a forwarder for the zone covers every name in it.
+const knownZones = [
+  'azmk8s.io',
+  'data.mcr.microsoft.com',
+  'microsoft.com',
+  'data.azurecr.io',
+  'azurecr.io',
+  'blob.core.windows.net',
+  'table.core.windows.net',
+  'kusto.windows.net',
+  'core.windows.net',
+  'cloudapp.azure.com',
+  'azureml.ms',
+];
+
 /**
  * The DNS zone an operator forwards or links for a name: for a `privatelink.` name the
- * private zone (`privatelink.blob.core.windows.net`), otherwise the last three labels.
+ * private zone (`privatelink.blob.core.windows.net`), for a known Azure name its zone
+ * (`azurecr.io`), otherwise the name's parent.
  */
 export function zoneOf(name: string): string {
   const labels = name.split('.');
   const privatelink = labels.indexOf('privatelink');
   if (privatelink >= 0) return labels.slice(privatelink).join('.');
-  return labels.slice(-3).join('.');
+  const known = knownZones.find((zone) => name === zone || name.endsWith(`.${zone}`));
+  if (known !== undefined) return known;
+  return labels.length > 2 ? labels.slice(1).join('.') : name;
 }
 
 /** Azure's recursive resolver inside every virtual network. */

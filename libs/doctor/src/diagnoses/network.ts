@@ -75,7 +75,7 @@ export const dataEndpointBlocked: Detection = (results, context) =>
         severity: 'fail',
         checkId: failed.id,
         summary: `${registryLast.host ?? registry} answers, but its data endpoint ${host} is blocked (${failed.kind}: ${failed.detail}): image pulls start, then hang or fail while downloading layers.`,
-        fix: `Allow the registry's data endpoint next to the registry itself.`,
+        fix: `Make ${host} resolvable and reachable from the cluster, like ${registryLast.host ?? registry} itself: registries send clients to their data endpoint for the layers.`,
         rule: firewallRule(
           failed.port,
           host.includes('.data.mcr.') ? `${host}, *.data.mcr.microsoft.com` : host,
