@@ -28,4 +28,5 @@ export {
 } from './snapshot.js';
 export { extractSnapshot, type ExtractResult } from './extract.js';
 export { modelDigest } from './model-digest.js';
+export { ModelDigestBuilder, ModelTreeError } from './model-digest-builder.js';
 export { EnvironmentDefinitionError, SnapshotError } from './errors.js';
