@@ -115,8 +115,8 @@ export function runTlsCheck(input: TlsCheckInput, context: CheckContext): Promis
       const certificate = socket.getPeerCertificate();
       const issuer = certificateName(certificate.issuer);
       const subject = certificateName(certificate.subject);
-      const nameMatches =
-        servername === '' ? true : checkServerIdentity(servername, certificate) === undefined;
+      // An IP literal cannot go in SNI, but the certificate must still name it (IP SAN).
+      const nameMatches = checkServerIdentity(input.host, certificate) === undefined;
       const chainValid = roots === undefined ? undefined : socket.authorized;
       const chainError =
         socket.authorizationError === null ? undefined : String(socket.authorizationError);
@@ -144,7 +144,7 @@ export function runTlsCheck(input: TlsCheckInput, context: CheckContext): Promis
       } else if (!nameMatches) {
         finish({
           status: 'fail',
-          detail: `certificate from "${issuerText}" is not valid for ${servername}`,
+          detail: `certificate from "${issuerText}" is not valid for ${input.host}`,
           data,
         });
       } else if (issuerExpected === false) {

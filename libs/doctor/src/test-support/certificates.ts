@@ -1,4 +1,5 @@
 import { KeyObject, randomBytes, webcrypto } from 'node:crypto';
+import { isIP } from 'node:net';
 import './reflect-metadata.js';
 import * as x509 from '@peculiar/x509';
 
@@ -42,7 +43,10 @@ function serverExtensions(names: readonly string[]): x509.Extension[] {
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
     new x509.SubjectAlternativeNameExtension(
-      names.map((value) => ({ type: 'dns' as const, value })),
+      names.map((value) => ({
+        type: isIP(value) === 0 ? ('dns' as const) : ('ip' as const),
+        value,
+      })),
     ),
   ];
 }

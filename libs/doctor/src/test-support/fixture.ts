@@ -120,7 +120,7 @@ export async function startDoctorFixture(
         ? await startHttpsEndpoint(
             FIXTURE_ENDPOINT_ADDRESS,
             certificates,
-            await ca.issue(['fallback.invalid']),
+            await ca.issue([FIXTURE_ENDPOINT_ADDRESS]),
           )
         : mode === 'blackhole'
           ? await startBlackholeListener(FIXTURE_ENDPOINT_ADDRESS)
