@@ -78,9 +78,7 @@ describe('a healthy world', () => {
     expect(check(report, 'mcr.http')).toMatchObject({ status: 'pass', detail: 'GET /v2/ → 401' });
     // Only the fixture's loopback endpoint was contacted, by name through SNI and Host.
     expect(fixture!.endpoint.address).toBe(FIXTURE_ENDPOINT_ADDRESS);
-    expect((fixture!.endpoint as unknown as { requests: string[] }).requests).toContain(
-      `${MCR}:${fixture!.endpoint.port}/v2/`,
-    );
+    expect(fixture!.endpoint.requests).toContain(`${MCR}:${fixture!.endpoint.port}/v2/`);
   });
 
   it('runs only up to the phase asked for', async () => {

@@ -84,6 +84,14 @@ describe('address classes', () => {
           .map((shift) => Math.floor(network / 2 ** shift) % 256)
           .join('.');
         expect(cidrContains(`${text}/${prefix}`, address)).toBe(true);
+        if (prefix > 0) {
+          // Flip the last prefix bit: the address leaves the network.
+          const outside = Math.floor(bits / size) % 2 === 1 ? bits - size : bits + size;
+          const outsideText = [24, 16, 8, 0]
+            .map((shift) => Math.floor(outside / 2 ** shift) % 256)
+            .join('.');
+          expect(cidrContains(`${text}/${prefix}`, outsideText)).toBe(false);
+        }
       }),
     );
   });

@@ -82,7 +82,8 @@ export interface DoctorFixture {
   readonly trust: TlsTrust;
   /** PEM file of the test CA (for --ca-file). */
   readonly caFile: string;
-  readonly endpoint: TestListener;
+  /** The endpoint every host resolves to; `requests` lists `host/path` of HTTP requests (healthy mode). */
+  readonly endpoint: TestListener & { readonly requests?: readonly string[] };
   readonly kubernetes?: KubernetesStub;
   /** Arguments for `skiff doctor` / `skiff-doctor` that run the default plan against this world. */
   cliArgs(): string[];
