@@ -3,6 +3,7 @@
 //   node tools/scripts/scaffold.mjs lib <name> [--redis]
 //   node tools/scripts/scaffold.mjs app <name> [--redis]
 // Then run `npx nx sync` to wire TypeScript project references.
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -35,7 +36,7 @@ write(
       },
       './package.json': './package.json',
     },
-    nx: { name, tags: [kind === "lib" ? "type:lib" : "type:app"] },
+    nx: { name, tags: [kind === 'lib' ? 'type:lib' : 'type:app'] },
   }),
 );
 write(
@@ -69,7 +70,12 @@ write(
       outDir: './out-tsc/vitest',
       tsBuildInfoFile: './out-tsc/vitest/tsconfig.tsbuildinfo',
     },
-    include: ['vitest.config.ts', '../../vitest.shared.ts', 'src/**/*.test.ts', 'src/test-support/**/*.ts'],
+    include: [
+      'vitest.config.ts',
+      '../../vitest.shared.ts',
+      'src/**/*.test.ts',
+      'src/test-support/**/*.ts',
+    ],
     references: [{ path: './tsconfig.lib.json' }],
   }),
 );
@@ -79,4 +85,6 @@ write(
   `import { skiffProject } from '../../vitest.shared.js';\n\nexport default skiffProject('${name}'${flags.includes('--redis') ? ', { redis: true }' : ''});\n`,
 );
 write('src/index.ts', `/** @skiff/${name} */\nexport {};\n`);
+// Same formatting as `npm run format` produces, so CI's format check passes untouched.
+execFileSync('npx', ['prettier', '--write', dir], { stdio: 'ignore' });
 console.log(`created ${dir}; now run: npm install && npx nx sync`);

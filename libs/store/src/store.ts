@@ -60,7 +60,9 @@ export class Store {
    * lets several control-plane processes handle each queue event once.
    */
   async claimOnce(token: string, ttlSeconds: number): Promise<boolean> {
-    return guarded(async () => (await this.redis.set(`claim:${token}`, '1', 'EX', ttlSeconds, 'NX')) === 'OK');
+    return guarded(
+      async () => (await this.redis.set(`claim:${token}`, '1', 'EX', ttlSeconds, 'NX')) === 'OK',
+    );
   }
 
   /** Resolves when Redis answers PING. @throws UnavailableError */
