@@ -179,6 +179,28 @@ describe('DNS detections', () => {
     expect(check(report, 'mcr.tls')).toMatchObject({ status: 'blocked', blockedBy: 'mcr.dns' });
   });
 
+  it('a second resolver that never answers: a warning about it, the check still passes through the first', async () => {
+    const report = await run(
+      {
+        resolvers: [
+          { address: '127.0.0.2' },
+          { address: '127.0.0.3', behaviour: { silent: true } },
+        ],
+      },
+      () => ({ timeoutMs: 300, upToPhase: 1 }),
+    );
+    const timeouts = diagnosed(report, 'dns.timeout');
+    expect(timeouts.map((diagnosis) => [diagnosis.checkId, diagnosis.severity])).toContainEqual([
+      'mcr.dns',
+      'warn',
+    ]);
+    expect(timeouts[0]?.summary).toContain('127.0.0.3');
+    expect(diagnosed(report, 'dns.resolvers-disagree')).toEqual([]);
+    expect(check(report, 'mcr.dns').status).toBe('warn');
+    expect(check(report, 'mcr.http').status).toBe('pass');
+    expect(report.summary.exitCode).toBe(0);
+  });
+
   it('a privatelink CNAME to a public address fails DNS and connects nowhere', async () => {
     const privatelink = 'skiffstore.privatelink.blob.core.windows.net';
     const report = await run({

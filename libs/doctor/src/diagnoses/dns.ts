@@ -57,7 +57,11 @@ export const resolversDisagree: Detection = (results, context) => {
     const first = queries.find((query) => query.resolver === primary);
     if (first === undefined || !answered(first)) return [];
     const differing = queries.filter(
-      (query) => query.resolver !== primary && !sameSet(query.addresses, first.addresses),
+      // A resolver that did not answer is dns.timeout's to explain.
+      (query) =>
+        query.resolver !== primary &&
+        query.error === undefined &&
+        !sameSet(query.addresses, first.addresses),
     );
     if (differing.length === 0) return [];
     const host = result.host ?? '';
