@@ -42,20 +42,22 @@ export async function queryResolver(
   timeoutMs: number,
   now: () => number = () => performance.now(),
 ): Promise<DnsQuery> {
-  const ask = dns2.UDPClient({
-    dns: resolver.address,
-    port: resolver.port,
-    timeout: timeoutMs,
-    socketType: isIP(resolver.address) === 6 ? 'udp6' : 'udp4',
-  });
   const started = now();
+  // Follow-up questions along a CNAME chain share the one timeout.
+  const ask = (question: string) =>
+    dns2.UDPClient({
+      dns: resolver.address,
+      port: resolver.port,
+      timeout: Math.max(1, Math.round(timeoutMs - (now() - started))),
+      socketType: isIP(resolver.address) === 6 ? 'udp6' : 'udp4',
+    })(question, type);
   const cnames: string[] = [];
   let current = name.toLowerCase();
   let rcode: string | undefined;
   let addresses: string[] = [];
   try {
     for (let hop = 0; hop <= MAX_CNAME_HOPS; hop += 1) {
-      const response = await ask(current, type);
+      const response = await ask(current);
       rcode = rcodeNames[response.header.rcode] ?? `RCODE${response.header.rcode}`;
       const answers = response.answers;
       let followed = false;

@@ -18,7 +18,7 @@ import {
 import { DoctorUsageError, PlanError } from '../errors.js';
 import { parseHostOverride, type HostOverride } from '../net/overrides.js';
 import { parseResolver, resolversFromResolvConf, type Resolver } from '../net/resolvers.js';
-import { loadDefaultPlan, loadPlanFile } from '../plan/load.js';
+import { loadDefaultPlan, loadPlanFile, validatePlan } from '../plan/load.js';
 import { renderPlan } from '../plan/render.js';
 import type { Plan } from '../plan/schema.js';
 import { renderHuman } from '../report/human.js';
@@ -186,7 +186,7 @@ function addExtraHosts(plan: Plan, extra: readonly string[]): Plan {
       why: `Named with --extra-host: something the model calls after deployment.`,
     };
   });
-  return { ...plan, hosts: [...plan.hosts, ...hosts] };
+  return validatePlan({ ...plan, hosts: [...plan.hosts, ...hosts] }, '--extra-host');
 }
 
 async function readText(path: string, what: string): Promise<string> {
