@@ -54,7 +54,7 @@ export default tseslint.config(
     rules: { '@nx/enforce-module-boundaries': 'off' },
   },
   {
-    files: ['**/*.test.ts', '**/test-fixtures/**'],
+    files: ['**/*.test.ts', '**/test-fixtures/**', '**/test-support/**'],
     rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
   },
   prettier,
