@@ -138,7 +138,9 @@ export function clientStream<Req, Res>(
         finish(deps, options, context, status.OK, started);
         callback(null, response);
       } catch (error) {
-        finish(deps, options, context, codeOf(error), started, error);
+        // A client that cancelled cut its stream: the read fails, but the outcome is CANCELLED.
+        const code = call.cancelled ? status.CANCELLED : codeOf(error);
+        finish(deps, options, context, code, started, error);
         callback(toServiceError(error, context?.requestId ?? ''));
       }
     })();

@@ -1,11 +1,189 @@
-import { ModelServiceService, type ModelServiceServer } from '@skiff/proto';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@skiff/errors';
+import {
+  WebserviceSpec,
+  type Model,
+  type ModelServiceServer,
+  type ModelUploadHeader,
+  type RegisterModelRequest,
+} from '@skiff/proto';
+import type { ModelRecord } from '@skiff/store';
+import { scopeWorkspace, type RequestContext } from '../rpc/context.js';
+import { clientStream, unary } from '../rpc/handlers.js';
+import { paginate, pageOffset, pageSize } from '../rpc/validate.js';
 import type { ServiceDeps } from './deps.js';
-import { unimplemented } from './unimplemented.js';
+import { MessageCursor } from './uploads/message-cursor.js';
+import { receiveModelTree } from './uploads/model-tree.js';
+import {
+  requireModelName,
+  requireSha256Digest,
+  requireUploadSize,
+} from './uploads/upload-fields.js';
 
-/** ModelService (being written: uploads into the artifact store). */
-export function modelService(_deps: ServiceDeps): ModelServiceServer {
-  return unimplemented(
-    ModelServiceService,
-    'model upload is not available yet',
-  ) as unknown as ModelServiceServer;
+const m = (name: string) => `/skiff.v1.ModelService/${name}`;
+
+/** Most files in one model: its record (one JSON value in Redis) lists every file. */
+const MAX_MODEL_FILES = 100_000;
+
+function modelToProto(record: ModelRecord): Model {
+  return {
+    workspace: record.workspace,
+    name: record.name,
+    version: record.version,
+    digest: record.digest,
+    sizeBytes: record.sizeBytes,
+    fileCount: record.files.length,
+    description: record.description,
+    tags: record.tags,
+    properties: record.properties,
+    createTime: new Date(record.createdAt),
+    createdBy: record.createdBy,
+  };
+}
+
+/** The header's fields, checked before any file or byte is read. */
+function checkHeader(
+  header: ModelUploadHeader,
+  context: RequestContext,
+  maxUploadBytes: number,
+): ModelUploadHeader & { workspace: string } {
+  const workspace = scopeWorkspace(context, header.workspace);
+  const name = requireModelName(header.name, 'header.name');
+  context.target = `model/${name}`;
+  requireSha256Digest(header.digest, 'header.digest');
+  requireUploadSize(header.totalBytes, 'header.total_bytes', maxUploadBytes);
+  if (
+    !Number.isInteger(header.fileCount) ||
+    header.fileCount < 1 ||
+    header.fileCount > MAX_MODEL_FILES
+  ) {
+    throw new InvalidArgumentError(
+      `header.file_count: expected 1 to ${MAX_MODEL_FILES} files, got ${header.fileCount}`,
+      { field: 'header.file_count' },
+    );
+  }
+  return { ...header, workspace, name };
+}
+
+function requireVersion(value: number, allowLatest: boolean): number {
+  if (!Number.isInteger(value) || value < (allowLatest ? 0 : 1)) {
+    throw new InvalidArgumentError(
+      `version: expected ${allowLatest ? '0 (the latest) or ' : ''}a version number from 1, got ${value}`,
+      { field: 'version' },
+    );
+  }
+  return value;
+}
+
+/** ModelService: versioned model trees, uploaded by client stream into the artifact store. */
+export function modelService(deps: ServiceDeps): ModelServiceServer {
+  const { store } = deps;
+
+  return {
+    registerModel: clientStream(
+      deps,
+      { method: m('RegisterModel'), audited: true },
+      async (requests: AsyncIterable<RegisterModelRequest>, context) => {
+        const cursor = new MessageCursor(requests);
+        try {
+          const first = await cursor.next();
+          if (first?.part?.$case !== 'header') {
+            throw new InvalidArgumentError('header: the first message must be the header', {
+              field: 'header',
+            });
+          }
+          const header = checkHeader(first.part.header, context, deps.maxUploadBytes);
+          await store.workspaces.require(header.workspace);
+          const tree = await receiveModelTree(cursor, header, deps.artifacts, context.signal);
+          if (tree.digest !== header.digest) {
+            throw new InvalidArgumentError(
+              `header.digest: digest mismatch, the header says ${header.digest} but the files hash to ${tree.digest}`,
+              { field: 'header.digest' },
+            );
+          }
+          // A client that cancelled after its last byte but before half-closing cut the
+          // stream too: nothing is recorded.
+          context.signal.throwIfAborted();
+          const existing = await store.models.findByDigest(header.workspace, tree.digest);
+          const record = await store.models.register({
+            workspace: header.workspace,
+            name: header.name,
+            digest: tree.digest,
+            sizeBytes: tree.sizeBytes,
+            files: tree.files,
+            description: header.description,
+            tags: header.tags,
+            properties: header.properties,
+            createdAt: deps.now().toISOString(),
+            createdBy: context.caller.principal,
+            deduplicated: existing !== undefined,
+          });
+          context.target = `model/${record.name}/${record.version}`;
+          context.log.info(
+            { model: record.name, version: record.version, files: record.files.length },
+            'model registered',
+          );
+          return { model: modelToProto(record), deduplicated: record.deduplicated };
+        } finally {
+          cursor.close();
+        }
+      },
+    ),
+
+    getModel: unary(deps, { method: m('GetModel') }, async (request, context) => {
+      const workspace = scopeWorkspace(context, request.workspace);
+      const name = requireModelName(request.name, 'name');
+      const version = requireVersion(request.version, true);
+      context.target = `model/${name}`;
+      return { model: modelToProto(await store.models.require(workspace, name, version)) };
+    }),
+
+    listModels: unary(deps, { method: m('ListModels') }, async (request, context) => {
+      const workspace = scopeWorkspace(context, request.workspace);
+      const name = request.name === '' ? undefined : requireModelName(request.name, 'name');
+      const size = pageSize(request.pageSize);
+      const offset = pageOffset(request.pageToken);
+      // Ordered by name, then version: the latest of a name is the last of its run.
+      const all = await store.models.list(workspace, name);
+      const models = request.latestOnly
+        ? all.filter((model, index) => all[index + 1]?.name !== model.name)
+        : all;
+      const { page, next } = paginate(models, size, offset);
+      return { models: page.map(modelToProto), nextPageToken: next };
+    }),
+
+    deleteModel: unary(
+      deps,
+      { method: m('DeleteModel'), audited: true },
+      async (request, context) => {
+        const workspace = scopeWorkspace(context, request.workspace);
+        const name = requireModelName(request.name, 'name');
+        // No "latest" here: deleting whichever version happens to be newest is too easy a slip.
+        const version = requireVersion(request.version, false);
+        context.target = `model/${name}/${version}`;
+        await store.models.require(workspace, name, version);
+        const latest = (await store.models.get(workspace, name))?.version;
+        const users = (await store.services.list(workspace))
+          .filter((service) =>
+            WebserviceSpec.fromJSON(service.spec).models.some(
+              (ref) =>
+                ref.name === name &&
+                (ref.version === version || (ref.version === 0 && latest === version)),
+            ),
+          )
+          .map((service) => service.name);
+        if (users.length > 0) {
+          throw new FailedPreconditionError(
+            `model '${name}' version ${version} is used by webservice ${users.map((u) => `'${u}'`).join(', ')}; update or delete ${users.length === 1 ? 'it' : 'them'} first`,
+            { field: 'version' },
+          );
+        }
+        // The files' blobs stay: they are content-addressed and may be shared with other
+        // versions or workspaces.
+        if (!(await store.models.delete(workspace, name, version))) {
+          throw new NotFoundError(`model '${name}' version ${version} not found`);
+        }
+        return {};
+      },
+    ),
+  };
 }
