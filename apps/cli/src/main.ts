@@ -1,7 +1,12 @@
 import { registerConfigCommands } from './commands/config.js';
 import { registerDoctorCommands } from './commands/doctor.js';
+import { registerComputeCommands } from './commands/compute.js';
 import { registerEnvCommands } from './commands/env.js';
+import { registerLoginCommand } from './commands/login.js';
+import { registerModelCommands } from './commands/model.js';
+import { registerServiceCommands } from './commands/service.js';
 import { registerSnapshotCommands } from './commands/snapshot.js';
+import { registerWorkspaceCommands } from './commands/workspace.js';
 import { ExitCode, processIo, type CliIo } from './io.js';
 import { createProgram, exitCodeOf, type Invocation } from './program.js';
 
@@ -13,6 +18,11 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   registerEnvCommands(program, invocation);
   registerSnapshotCommands(program, invocation);
   registerDoctorCommands(program, invocation);
+  registerLoginCommand(program, invocation);
+  registerWorkspaceCommands(program, invocation);
+  registerComputeCommands(program, invocation);
+  registerModelCommands(program, invocation);
+  registerServiceCommands(program, invocation);
   // Every subcommand group gets the same output routing and exit handling as the root.
   for (const command of program.commands) {
     command.exitOverride().configureOutput(program.configureOutput());

@@ -1,0 +1,380 @@
+import {
+  GetWebserviceKeysResponse,
+  GetWebserviceTokenResponse,
+  KeyType,
+  LogLine,
+  Webservice,
+  authModeToJSON,
+  webserviceStateToJSON,
+  type WebserviceSpec,
+} from '@skiff/proto';
+import { Option, type Command } from 'commander';
+import {
+  runOnline,
+  UsageError,
+  withConnectionOptions,
+  type ConnectionFlags,
+} from '../connection/session.js';
+import { loadDeploymentConfig, loadInferenceConfig } from '../deploy/configs.js';
+import { interruptOnSigint } from '../deploy/interrupt.js';
+import { ensureSnapshot } from '../deploy/snapshot.js';
+import { waitForDeployment } from '../deploy/wait.js';
+import { ExitCode, type CliIo } from '../io.js';
+import {
+  allPages,
+  collect,
+  enumLabel,
+  outputOption,
+  printFields,
+  printJson,
+  printTable,
+  timeText,
+  type OutputFormat,
+} from '../output.js';
+import { action, type Invocation } from '../program.js';
+import { parseModelRef } from './model.js';
+
+const state = (ws: Webservice) => enumLabel(webserviceStateToJSON(ws.state), 'WEBSERVICE_STATE_');
+const models = (ws: Webservice) =>
+  (ws.spec?.models ?? [])
+    .map((m) => `${m.name}:${m.version === 0 ? 'latest' : m.version}`)
+    .join(', ');
+
+function printService(io: CliIo, ws: Webservice | undefined, format: OutputFormat): void {
+  if (format === 'json') return printJson(io, ws ? Webservice.toJSON(ws) : {});
+  if (!ws) return;
+  printFields(io, [
+    ['Name', ws.name],
+    ['Workspace', ws.workspace],
+    ['State', state(ws)],
+    ['Error', ws.error ? `${ws.error.code}: ${ws.error.message}` : ''],
+    ['Scoring URI', ws.scoringUri],
+    ['Swagger URI', ws.swaggerUri],
+    ['Auth', enumLabel(authModeToJSON(ws.authMode), 'AUTH_MODE_')],
+    ['Compute', ws.spec?.compute ?? ''],
+    ['Models', models(ws)],
+    ['Replicas', `${ws.replicas?.ready ?? 0} ready of ${ws.replicas?.desired ?? 0}`],
+    ['Generation', `${ws.generation} (applied: ${ws.appliedGeneration})`],
+    ['Environment', ws.environmentHash],
+    ['Created', timeText(ws.createTime)],
+    ['Updated', timeText(ws.updateTime)],
+    ['Updated by', ws.updatedBy],
+  ]);
+}
+
+type Named = ConnectionFlags & { name: string };
+
+interface UpdateOptions extends Named {
+  readonly model?: string[];
+  readonly ic?: string;
+  readonly dc?: string;
+  readonly wait: boolean;
+}
+
+async function update(io: CliIo, options: UpdateOptions): Promise<number> {
+  return runOnline(io, options, { workspace: true }, async (session) => {
+    const { client, workspace } = session;
+    if (options.model === undefined && options.ic === undefined && options.dc === undefined) {
+      throw new UsageError('service update: give -m, --ic and/or --dc');
+    }
+    const spec: Partial<WebserviceSpec> = {};
+    const mask: string[] = [];
+    if (options.model !== undefined) {
+      spec.models = options.model.map(parseModelRef);
+      mask.push('models');
+    }
+    let enableGpu: boolean | undefined;
+    if (options.ic !== undefined) {
+      const inference = await loadInferenceConfig(io, options.ic);
+      enableGpu = inference.enableGpu;
+      spec.inferenceConfig = inference.config;
+      spec.snapshotDigest = await ensureSnapshot(client, workspace, io, inference);
+      mask.push('inference_config', 'snapshot_digest');
+    }
+    if (options.dc !== undefined) {
+      // GPU defaults of a deployment config follow the service's environment.
+      enableGpu ??= (await client.webservices.get({ workspace, name: options.name })).webservice
+        ?.spec?.inferenceConfig?.environment?.enableGpu;
+      spec.deploymentConfig = await loadDeploymentConfig(io, options.dc, enableGpu ?? false);
+      mask.push('deployment_config');
+    }
+    const { webservice, operationId } = await client.webservices.update({
+      workspace,
+      name: options.name,
+      spec,
+      updateMask: mask,
+    });
+    const generation = webservice?.generation ?? 0;
+    io.out(`Updating ${options.name} (generation ${generation}): operation ${operationId}\n`);
+    if (!options.wait) return ExitCode.ok;
+    return waitForDeployment(session, options.name, generation);
+  });
+}
+
+interface LogsOptions extends Named {
+  readonly tail?: string;
+  readonly follow?: boolean;
+  readonly replica?: string;
+  readonly output: OutputFormat;
+}
+
+async function logs(io: CliIo, options: LogsOptions): Promise<number> {
+  return runOnline(io, options, { workspace: true }, async ({ client, workspace }) => {
+    const tail = options.tail === undefined ? 0 : Number(options.tail);
+    if (!Number.isInteger(tail) || tail < 1 || tail > 10_000) {
+      if (options.tail !== undefined)
+        throw new UsageError(
+          `--tail: expected a line count from 1 to 10000, got '${options.tail}'`,
+        );
+    }
+    // Following ends on Ctrl-C, which is how a user stops it: exit 0.
+    const interrupt = options.follow ? interruptOnSigint() : undefined;
+    try {
+      for await (const { lines } of client.webservices.logs(
+        {
+          workspace,
+          name: options.name,
+          tail,
+          follow: options.follow ?? false,
+          replica: options.replica ?? '',
+        },
+        interrupt ? { signal: interrupt.signal } : {},
+      )) {
+        for (const line of lines) {
+          io.out(
+            options.output === 'json'
+              ? `${JSON.stringify(LogLine.toJSON(line))}\n`
+              : `[${line.replica}] ${line.text}\n`,
+          );
+        }
+      }
+    } finally {
+      interrupt?.dispose();
+    }
+    return ExitCode.ok;
+  });
+}
+
+/** `skiff service show|list|update|delete|wait|get-logs|get-keys|regen-key|get-access-token`. */
+export function registerServiceCommands(program: Command, invocation: Invocation): void {
+  const io = invocation.io;
+  const service = program
+    .command('service')
+    .description('Web services: deployed models behind a scoring URL (az ml service)');
+  const named = (command: Command) =>
+    withConnectionOptions(command.requiredOption('-n, --name <service>', 'service name'));
+
+  named(
+    service
+      .command('show')
+      .description('Show a service: state, scoring URI, replicas, generation, error')
+      .addOption(outputOption())
+      .addHelpText('after', '\nExample:\n  skiff service show -n iris-svc -o json'),
+  ).action(
+    action(invocation, (options: Named & { output: OutputFormat }) =>
+      runOnline(io, options, { workspace: true }, async ({ client, workspace }) => {
+        const { webservice } = await client.webservices.get({ workspace, name: options.name });
+        printService(io, webservice, options.output);
+        return ExitCode.ok;
+      }),
+    ),
+  );
+
+  withConnectionOptions(
+    service
+      .command('list')
+      .description("List the workspace's services")
+      .option('--compute <name>', 'only services on this compute target')
+      .option('--model-name <name>', 'only services using this model')
+      .addOption(outputOption())
+      .addHelpText('after', '\nExample:\n  skiff service list --compute aks1'),
+  ).action(
+    action(
+      invocation,
+      (options: ConnectionFlags & { compute?: string; modelName?: string; output: OutputFormat }) =>
+        runOnline(io, options, { workspace: true }, async ({ client, workspace }) => {
+          const services = await allPages(async (pageToken) => {
+            const page = await client.webservices.list({
+              workspace,
+              compute: options.compute ?? '',
+              modelName: options.modelName ?? '',
+              pageToken,
+            });
+            return { items: page.webservices, nextPageToken: page.nextPageToken };
+          });
+          if (options.output === 'json')
+            printJson(
+              io,
+              services.map((ws) => Webservice.toJSON(ws)),
+            );
+          else
+            printTable(
+              io,
+              ['NAME', 'STATE', 'COMPUTE', 'READY', 'GENERATION', 'SCORING URI'],
+              services.map((ws) => [
+                ws.name,
+                state(ws),
+                ws.spec?.compute ?? '',
+                `${ws.replicas?.ready ?? 0}/${ws.replicas?.desired ?? 0}`,
+                String(ws.generation),
+                ws.scoringUri,
+              ]),
+              'No services.',
+            );
+          return ExitCode.ok;
+        }),
+    ),
+  );
+
+  named(
+    service
+      .command('update')
+      .description(
+        'Change a service: new models (-m), a new inference configuration (--ic, which also ' +
+          'uploads its source snapshot when needed) and/or deployment configuration (--dc). ' +
+          'Replicas roll over; waits like model deploy unless --no-wait.',
+      )
+      .option('-m, --model <name:version>', 'the models to serve from now on (repeatable)', collect)
+      .option('--ic <file>', 'new inferenceconfig.json')
+      .option('--dc <file>', 'new deploymentconfig.json')
+      .option('--no-wait', 'return once the update is queued')
+      .addHelpText(
+        'after',
+        '\nExample:\n  skiff service update -n iris-svc -m iris:2 --dc deploymentconfig.json',
+      ),
+  ).action(action(invocation, (options: UpdateOptions) => update(io, options)));
+
+  named(
+    service
+      .command('delete')
+      .description('Delete a service and every resource it created (it shows Deleting until then)')
+      .addHelpText('after', '\nExample:\n  skiff service delete -n iris-svc'),
+  ).action(
+    action(invocation, (options: Named) =>
+      runOnline(io, options, { workspace: true }, async ({ client, workspace }) => {
+        const { operationId } = await client.webservices.delete({ workspace, name: options.name });
+        io.out(`Deleting ${options.name}: operation ${operationId}\n`);
+        return ExitCode.ok;
+      }),
+    ),
+  );
+
+  named(
+    service
+      .command('wait')
+      .description(
+        'Follow a deployment (the latest generation by default) until it is Healthy (exit 0) ' +
+          'or Failed (exit 1), printing one line per step: what model deploy does after queueing.',
+      )
+      .option('--generation <n>', 'generation to follow (default: the latest)')
+      .addHelpText('after', '\nExample:\n  skiff service wait -n iris-svc --generation 3'),
+  ).action(
+    action(invocation, (options: Named & { generation?: string }) =>
+      runOnline(io, options, { workspace: true }, async (session) => {
+        let generation = options.generation === undefined ? 0 : Number(options.generation);
+        if (!Number.isInteger(generation) || generation < 0)
+          throw new UsageError(`--generation: expected a number, got '${options.generation}'`);
+        if (generation === 0) {
+          const { webservice } = await session.client.webservices.get({
+            workspace: session.workspace,
+            name: options.name,
+          });
+          generation = webservice?.generation ?? 0;
+        }
+        return waitForDeployment(session, options.name, generation);
+      }),
+    ),
+  );
+
+  named(
+    service
+      .command('get-logs')
+      .description(
+        "Print the replicas' logs: the last lines, and with --follow new ones until Ctrl-C",
+      )
+      .option('--tail <n>', 'how many of the last lines (server default 200, at most 10000)')
+      .option('-f, --follow', 'keep printing new lines')
+      .option('--replica <id>', "only this replica's lines")
+      .addOption(outputOption())
+      .addHelpText(
+        'after',
+        '\nExamples:\n  skiff service get-logs -n iris-svc --tail 50\n  skiff service get-logs -n iris-svc -f -o json',
+      ),
+  ).action(action(invocation, (options: LogsOptions) => logs(io, options)));
+
+  named(
+    service
+      .command('get-keys')
+      .description('Print the primary and secondary keys of a key-auth service')
+      .addOption(outputOption())
+      .addHelpText('after', '\nExample:\n  skiff service get-keys -n iris-svc'),
+  ).action(
+    action(invocation, (options: Named & { output: OutputFormat }) =>
+      runOnline(io, options, { workspace: true }, async ({ client, workspace }) => {
+        const keys = await client.webservices.getKeys({ workspace, name: options.name });
+        printKeys(io, keys, options.output);
+        return ExitCode.ok;
+      }),
+    ),
+  );
+
+  named(
+    service
+      .command('regen-key')
+      .description('Replace one key of a service; the old one stops working at once')
+      .addOption(
+        new Option('--key <which>', 'which key')
+          .choices(['primary', 'secondary'])
+          .makeOptionMandatory(),
+      )
+      .option('--set-key <value>', 'use this value instead of a generated one')
+      .addOption(outputOption())
+      .addHelpText('after', '\nExample:\n  skiff service regen-key -n iris-svc --key secondary'),
+  ).action(
+    action(
+      invocation,
+      (options: Named & { key: 'primary' | 'secondary'; setKey?: string; output: OutputFormat }) =>
+        runOnline(io, options, { workspace: true }, async ({ client, workspace }) => {
+          const keys = await client.webservices.regenerateKey({
+            workspace,
+            name: options.name,
+            keyType:
+              options.key === 'primary' ? KeyType.KEY_TYPE_PRIMARY : KeyType.KEY_TYPE_SECONDARY,
+            keyValue: options.setKey ?? '',
+          });
+          printKeys(io, keys, options.output);
+          return ExitCode.ok;
+        }),
+    ),
+  );
+
+  named(
+    service
+      .command('get-access-token')
+      .description('Print a JWT for a token-auth service and the time by which to fetch a new one')
+      .addOption(outputOption())
+      .addHelpText('after', '\nExample:\n  skiff service get-access-token -n iris-svc -o json'),
+  ).action(
+    action(invocation, (options: Named & { output: OutputFormat }) =>
+      runOnline(io, options, { workspace: true }, async ({ client, workspace }) => {
+        const token = await client.webservices.getToken({ workspace, name: options.name });
+        if (options.output === 'json') printJson(io, GetWebserviceTokenResponse.toJSON(token));
+        else
+          printFields(io, [
+            ['Access token', token.accessToken],
+            ['Token type', token.tokenType],
+            ['Refresh by', timeText(token.refreshBy)],
+          ]);
+        return ExitCode.ok;
+      }),
+    ),
+  );
+}
+
+function printKeys(io: CliIo, keys: GetWebserviceKeysResponse, format: OutputFormat): void {
+  if (format === 'json') return printJson(io, GetWebserviceKeysResponse.toJSON(keys));
+  printFields(io, [
+    ['Primary key', keys.primaryKey],
+    ['Secondary key', keys.secondaryKey],
+  ]);
+}

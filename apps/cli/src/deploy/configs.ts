@@ -1,0 +1,172 @@
+import { dirname, resolve } from 'node:path';
+import {
+  parseDeploymentConfig,
+  parseInferenceConfig,
+  resolveEnvironmentDefinition,
+  type DeploymentConfig as V1DeploymentConfig,
+  type InferenceConfig as V1InferenceConfig,
+} from '@skiff/config';
+import {
+  ComputeType,
+  type DeploymentConfig,
+  type Duration,
+  type InferenceConfig,
+} from '@skiff/proto';
+import { configFile, readConfigJson, readerBeside } from '../commands/config.js';
+import type { CliIo } from '../io.js';
+
+/** An inference configuration read from disk, in the API's shape, and what to snapshot. */
+export interface LoadedInferenceConfig {
+  readonly config: InferenceConfig;
+  readonly enableGpu: boolean;
+  /**
+   * The directory to snapshot: the configuration's `sourceDirectory` (relative to the file),
+   * or, without one, undefined: then the snapshot holds the entry script alone.
+   */
+  readonly sourceDirectory: string | undefined;
+  /** Absolute path of the entry script (inside the source directory when there is one). */
+  readonly entryScript: string;
+  /** The file as named on the command line, for messages. */
+  readonly label: string;
+}
+
+const duration = (millis: number): Duration => ({
+  seconds: Math.floor(millis / 1_000),
+  nanos: Math.round((millis % 1_000) * 1e6),
+});
+
+/**
+ * Reads an Azure ML v1 inferenceconfig.json (either shape) and the files it names (conda
+ * file, Dockerfile steps, base Dockerfile), each relative to the configuration's directory:
+ * the control plane never reads the caller's disk, so their contents travel in the request.
+ *
+ * @throws ConfigError naming every problem of the file or its references.
+ */
+export async function loadInferenceConfig(
+  io: CliIo,
+  argument: string,
+): Promise<LoadedInferenceConfig> {
+  const file = configFile(io, argument);
+  const v1 = parseInferenceConfig(await readConfigJson(file), { file: file.label });
+  const definition = await resolveEnvironmentDefinition(v1, readerBeside(file), {
+    file: file.label,
+  });
+  const base = dirname(file.path);
+  const sourceDirectory =
+    v1.sourceDirectory === null ? undefined : resolve(base, v1.sourceDirectory);
+  return {
+    config: toApiInference(v1, definition),
+    enableGpu: v1.environment.enableGpu,
+    sourceDirectory,
+    entryScript: resolve(sourceDirectory ?? base, v1.entryScript),
+    label: file.label,
+  };
+}
+
+function toApiInference(
+  v1: V1InferenceConfig,
+  definition: Awaited<ReturnType<typeof resolveEnvironmentDefinition>>,
+): InferenceConfig {
+  const env = v1.environment;
+  const registry = env.baseImageRegistry;
+  return {
+    entryScript: v1.entryScript,
+    runtime: v1.runtime,
+    sourceDirectory: v1.sourceDirectory ?? '',
+    description: v1.description ?? '',
+    environment: {
+      name: env.name ?? '',
+      version: env.version ?? '',
+      docker: {
+        baseImage: env.baseImage ?? '',
+        baseDockerfile: definition.baseDockerfile ?? '',
+        ...(registry?.address
+          ? {
+              baseImageRegistry: {
+                address: registry.address,
+                username: registry.username ?? '',
+                password: registry.password ?? '',
+              },
+            }
+          : {}),
+        enabled: true,
+        arguments: [...env.dockerArguments],
+        shmSize: env.shmSize ?? '',
+      },
+      python: {
+        condaDependencies: definition.condaDependencies ?? '',
+        userManagedDependencies: env.userManagedDependencies,
+        interpreterPath: env.interpreterPath ?? '',
+        baseCondaEnvironment: env.baseCondaEnvironment ?? '',
+      },
+      environmentVariables: { ...env.environmentVariables },
+      extraDockerfileSteps: definition.extraDockerfileSteps ?? '',
+      pipRequirements: '',
+      enableGpu: env.enableGpu,
+      cudaVersion: env.cudaVersion ?? '',
+      inferencingStackVersion: env.inferencingStackVersion ?? '',
+    },
+  };
+}
+
+/**
+ * Reads an Azure ML v1 deploymentconfig.json and returns it in the API's shape with every
+ * default filled (the control plane applies the same rules again).
+ *
+ * @throws ConfigError naming every problem.
+ */
+export async function loadDeploymentConfig(
+  io: CliIo,
+  argument: string,
+  enableGpu: boolean,
+): Promise<DeploymentConfig> {
+  const file = configFile(io, argument);
+  return toApiDeployment(
+    parseDeploymentConfig(await readConfigJson(file), { file: file.label, enableGpu }),
+  );
+}
+
+function toApiDeployment(v1: V1DeploymentConfig): DeploymentConfig {
+  const scaler = v1.autoScaler;
+  const resources = v1.containerResourceRequirements;
+  const probe = v1.livenessProbeRequirements;
+  return {
+    computeType:
+      v1.computeType === 'local' ? ComputeType.COMPUTE_TYPE_LOCAL : ComputeType.COMPUTE_TYPE_AKS,
+    autoScaler: {
+      autoscaleEnabled: scaler.autoscaleEnabled,
+      minReplicas: scaler.minReplicas,
+      maxReplicas: scaler.maxReplicas,
+      refreshPeriod: duration(scaler.refreshPeriodInSeconds * 1_000),
+      targetUtilization: scaler.targetUtilization,
+    },
+    ...(v1.numReplicas === null ? {} : { numReplicas: v1.numReplicas }),
+    containerResourceRequirements: {
+      cpu: resources.cpu,
+      memoryInGb: resources.memoryInGB,
+      ...(resources.cpuLimit === null ? {} : { cpuLimit: resources.cpuLimit }),
+      ...(resources.memoryInGBLimit === null ? {} : { memoryInGbLimit: resources.memoryInGBLimit }),
+      gpu: resources.gpu,
+      fpga: resources.fpga,
+    },
+    authEnabled: v1.authEnabled,
+    tokenAuthEnabled: v1.tokenAuthEnabled,
+    keys: { primaryKey: v1.keys.primaryKey ?? '', secondaryKey: v1.keys.secondaryKey ?? '' },
+    scoringTimeout: duration(v1.scoringTimeoutMs),
+    maxConcurrentRequestsPerContainer: v1.maxConcurrentRequestsPerContainer,
+    maxQueueWait: duration(v1.maxQueueWaitMs),
+    livenessProbeRequirements: {
+      period: duration(probe.periodSeconds * 1_000),
+      initialDelay: duration(probe.initialDelaySeconds * 1_000),
+      timeout: duration(probe.timeoutSeconds * 1_000),
+      successThreshold: probe.successThreshold,
+      failureThreshold: probe.failureThreshold,
+    },
+    dataCollection: { storageEnabled: v1.dataCollection.storageEnabled },
+    appInsightsEnabled: v1.appInsightsEnabled,
+    namespace: v1.namespace ?? '',
+    description: v1.description ?? '',
+    tags: { ...v1.tags },
+    properties: { ...v1.properties },
+  };
+}
