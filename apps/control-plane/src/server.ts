@@ -26,6 +26,7 @@ import {
 import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
 import { collectDefaultMetrics, type Registry } from 'prom-client';
 import { METHOD_PERMISSIONS, PUBLIC_METHODS } from './permissions.js';
+import { agentService } from './services/agents.js';
 import { computeService } from './services/computes.js';
 import type { ServiceDeps } from './services/deps.js';
 import { modelService } from './services/models.js';
@@ -98,7 +99,7 @@ export async function startServer(
   );
   server.addService(
     AgentServiceService,
-    unimplemented(AgentServiceService, 'agents arrive with the agent issue'),
+    agentService(deps) as unknown as UntypedServiceImplementation,
   );
   server.addService(
     RoutingServiceService,

@@ -14,6 +14,7 @@ export {
 export { mutateJson, UNCHANGED, DELETE, type Mutator, type Revisioned } from './cas.js';
 export { WorkspaceStore, CredentialStore } from './workspaces.js';
 export { ComputeStore } from './computes.js';
+export { ConnectivityStore, type ConnectivityRecord } from './connectivity.js';
 export { ModelStore, SnapshotStore } from './artifacts-meta.js';
 export { ServiceStore } from './services.js';
 export { DeploymentEventLog, type StoredDeploymentEvent } from './events.js';

@@ -15,6 +15,7 @@ export const keys = {
   serviceEventSeq: (ws: string, svc: string) => `ws:${ws}:svc:${svc}:event-seq`,
   serviceLogs: (ws: string, svc: string) => `ws:${ws}:svc:${svc}:logs`,
   serviceReplicas: (ws: string, svc: string) => `ws:${ws}:svc:${svc}:replicas`,
+  connectivity: (ws: string, compute: string) => `ws:${ws}:connectivity:${compute}`,
   audit: () => 'audit',
   signingKeys: () => 'token-signing-keys',
 } as const;

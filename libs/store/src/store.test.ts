@@ -205,3 +205,45 @@ describe('Store while Redis is away', () => {
     }
   });
 });
+
+describe('connectivity reports', () => {
+  it('keeps the latest report per node, never an older one over a newer one', async () => {
+    const redis = isolatedRedis();
+    const store = await Store.connect({ url: redis.url, keyPrefix: redis.prefix });
+    try {
+      const report = {
+        compute: 'aks',
+        healthy: true,
+        failedChecks: 0,
+        warnings: 0,
+        reportJson: '{}',
+      };
+      await store.connectivity.save('team-a', {
+        ...report,
+        nodeName: 'node-b',
+        time: '2026-11-26T10:00:00.000Z',
+      });
+      await store.connectivity.save('team-a', {
+        ...report,
+        nodeName: 'node-a',
+        time: '2026-11-26T10:05:00.000Z',
+        healthy: false,
+        failedChecks: 2,
+      });
+      await store.connectivity.save('team-a', {
+        ...report,
+        nodeName: 'node-a',
+        time: '2026-11-26T10:01:00.000Z',
+      });
+      const listed = await store.connectivity.list('team-a', 'aks');
+      expect(listed.map((r) => [r.nodeName, r.healthy, r.failedChecks])).toEqual([
+        ['node-a', false, 2],
+        ['node-b', true, 0],
+      ]);
+      expect(await store.connectivity.list('team-b', 'aks')).toEqual([]);
+    } finally {
+      await store.close();
+      await redis.cleanup();
+    }
+  });
+});

@@ -3,6 +3,7 @@ import { ModelStore, SnapshotStore } from './artifacts-meta.js';
 import { AuditLog } from './audit.js';
 import { ChangeFeed } from './change-feed.js';
 import { ComputeStore } from './computes.js';
+import { ConnectivityStore } from './connectivity.js';
 import { DeploymentEventLog } from './events.js';
 import { ServiceLogStore } from './logs.js';
 import { connectRedis, guarded, waitUntilReady, type RedisConnectionOptions } from './redis.js';
@@ -15,6 +16,7 @@ export class Store {
   readonly workspaces: WorkspaceStore;
   readonly credentials: CredentialStore;
   readonly computes: ComputeStore;
+  readonly connectivity: ConnectivityStore;
   readonly models: ModelStore;
   readonly snapshots: SnapshotStore;
   readonly services: ServiceStore;
@@ -31,6 +33,7 @@ export class Store {
     this.workspaces = new WorkspaceStore(redis);
     this.credentials = new CredentialStore(redis);
     this.computes = new ComputeStore(redis);
+    this.connectivity = new ConnectivityStore(redis);
     this.models = new ModelStore(redis);
     this.snapshots = new SnapshotStore(redis);
     this.services = new ServiceStore(redis);

@@ -171,6 +171,7 @@ export function computeService(deps: ServiceDeps): ComputeServiceServer {
           );
         }
         await store.computes.detach(workspace, name);
+        await store.connectivity.clear(workspace, name);
         await deps.queues.unwatch(workspace, name);
         return {};
       },
@@ -180,8 +181,10 @@ export function computeService(deps: ServiceDeps): ComputeServiceServer {
       const workspace = scopeWorkspace(context, request.workspace);
       const name = requireDnsLabel(request.compute, 'compute', 2, 16);
       await store.computes.require(workspace, name);
-      // Agents report doctor runs with the agent issue; until then there is nothing to show.
-      return { reports: [] };
+      const reports = await store.connectivity.list(workspace, name);
+      return {
+        reports: reports.map((report) => ({ ...report, time: new Date(report.time) })),
+      };
     }),
   };
 }
