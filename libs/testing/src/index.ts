@@ -7,6 +7,7 @@ export {
   provideTestRedis,
   startRedisServer,
   type RedisServerOptions,
+  type RedisServer,
   redisAnswers,
   assertLoopbackRedisUrl,
   type TestRedis,

@@ -86,10 +86,16 @@ export interface RedisServerOptions {
   bin?: string;
 }
 
+/** A Redis server process a test controls. */
+export interface RedisServer extends TestRedis {
+  readonly port: number;
+  readonly dir: string;
+  /** Kills it with SIGKILL (a crash): no shutdown work; the data directory stays. */
+  crash(): Promise<void>;
+}
+
 /** A `redis-server` child process on loopback, for tests that stop and restart Redis. */
-export async function startRedisServer(
-  options: RedisServerOptions = {},
-): Promise<TestRedis & { port: number; dir: string }> {
+export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
   const bin = options.bin ?? 'redis-server';
   const port = options.port ?? (await freePort());
   const ownDir = options.dir === undefined;
@@ -118,7 +124,6 @@ export async function startRedisServer(
         dir,
         started: true,
         stop: () => stopChild(child).then(cleanup),
-        // SIGKILL: no shutdown work at all, as in a crash or an OOM kill. Keeps the data dir.
         crash: () => stopChild(child, 'SIGKILL'),
       };
     }
