@@ -110,18 +110,17 @@ describe('ModelService on a real control plane', () => {
       { workspace: 'team-a', name, version },
       clients.metadata,
     );
-  /** Whether the audit log shows `count` RegisterModel calls that ended CANCELLED. */
-  const cancelledRegistrations = (count: number) => async () => {
+  /** Outcomes of the finished RegisterModel calls for model `name`, from the audit log. */
+  const registrations = async (name: string) => {
     const audit = await call(
       teamA.admin.workspaces,
       teamA.admin.workspaces.listAuditEvents,
       { workspace: 'team-a', afterId: '', pageSize: 0 },
       teamA.admin.metadata,
     );
-    return (
-      audit.events.filter((e) => e.action.endsWith('/RegisterModel') && e.outcome === 'CANCELLED')
-        .length >= count
-    );
+    return audit.events
+      .filter((e) => e.action.endsWith('/RegisterModel') && e.target.startsWith(`model/${name}`))
+      .map((e) => e.outcome);
   };
 
   const multi: Tree = {
@@ -416,7 +415,8 @@ describe('ModelService on a real control plane', () => {
       ),
     );
     expect(midway.code).toBe(status.CANCELLED);
-    await eventually('the cancelled call is audited', cancelledRegistrations(1));
+    await eventually('the call is over', async () => (await registrations('cut')).length === 1);
+    expect(await registrations('cut')).toEqual(['CANCELLED']);
     expect(await partialUploads(artifactsRoot)).toEqual([]);
 
     // Every byte sent, but cancelled instead of half-closed: still a cut stream. The last
@@ -433,7 +433,8 @@ describe('ModelService on a real control plane', () => {
       ),
     );
     expect(whole.code).toBe(status.CANCELLED);
-    await eventually('the second cancelled call is audited', cancelledRegistrations(2));
+    await eventually('the call is over', async () => (await registrations('cut')).length === 2);
+    expect(await registrations('cut')).toEqual(['CANCELLED', 'CANCELLED']);
     expect((await list(teamA.reader, { name: 'cut' })).models).toEqual([]);
   });
 
