@@ -120,4 +120,20 @@ describe('skiff-doctor', () => {
     expect(await main(['--resolver', '127.0.0.2', '--every', 'often'], io)).toBe(2);
     expect(output.err).toMatch(/--every often/);
   });
+  it.each([
+    [['--report-to', 'cp.example.test:50051'], {}, /--report-compute/],
+    [['--report-to', 'cp.example.test:50051', '--report-compute', 'aks'], {}, /SKIFF_TOKEN/],
+    [['--report-to', 'no-port', '--report-compute', 'aks'], { SKIFF_TOKEN: 't' }, /host:port/],
+  ])(
+    'rejects --report-to %j without what it needs (exit 2, nothing sent)',
+    async (flags, env, message) => {
+      const { output, io } = capture();
+      const code = await main(['--resolver', '127.0.0.2', '--every', '1h', ...flags], {
+        ...io,
+        env,
+      });
+      expect(code).toBe(2);
+      expect(output.err).toMatch(message);
+    },
+  );
 });

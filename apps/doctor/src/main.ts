@@ -15,6 +15,36 @@ import { Command, CommanderError } from 'commander';
 import { pino, type Logger } from 'pino';
 import { startContinuousDoctor } from './continuous.js';
 import { createDoctorMetrics } from './metrics.js';
+import { ControlPlaneReportSink, type DoctorReportSink } from './report-sink.js';
+
+/** The control-plane sink of continuous mode, when --report-to asks for one. */
+function reportSinks(flags: AppFlags, io: DoctorAppIo): DoctorReportSink[] {
+  if (flags.reportTo === undefined) return [];
+  if (!/^[^\s:]+:\d{1,5}$/.test(flags.reportTo)) {
+    throw new DoctorUsageError(
+      `--report-to ${flags.reportTo}: expected the control plane's host:port`,
+    );
+  }
+  if (flags.reportCompute === undefined) {
+    throw new DoctorUsageError(
+      '--report-to needs --report-compute, the compute target this node belongs to',
+    );
+  }
+  const token = io.env['SKIFF_TOKEN'];
+  if (!token) {
+    throw new DoctorUsageError(
+      '--report-to needs an agent credential in $SKIFF_TOKEN (role agent, bound to the compute target)',
+    );
+  }
+  return [
+    new ControlPlaneReportSink({
+      endpoint: flags.reportTo,
+      token,
+      compute: flags.reportCompute,
+      tls: flags.reportTls ?? false,
+    }),
+  ];
+}
 
 /** Where `skiff-doctor` writes and what it sees; tests pass their own. */
 export interface DoctorAppIo extends DoctorCommandIo {
@@ -37,6 +67,9 @@ interface AppFlags extends DoctorFlags {
   readonly metricsHost: string;
   readonly metricsPort: string;
   readonly node?: string;
+  readonly reportTo?: string;
+  readonly reportCompute?: string;
+  readonly reportTls?: boolean;
 }
 
 function parsePort(text: string): number {
@@ -49,9 +82,11 @@ function parsePort(text: string): number {
 async function continuous(flags: AppFlags, io: DoctorAppIo): Promise<number> {
   let everyMs: number;
   let port: number;
+  let sinks: DoctorReportSink[];
   try {
     everyMs = parseDuration(flags.every ?? '', '--every');
     port = parsePort(flags.metricsPort);
+    sinks = reportSinks(flags, io);
     // Validate flags, plan and files once, before serving: a broken plan is exit 2, not a loop of errors.
     await doctorRunOptions(flags, io);
   } catch (error) {
@@ -80,6 +115,7 @@ async function continuous(flags: AppFlags, io: DoctorAppIo): Promise<number> {
     listen: { host: flags.metricsHost, port },
     logger,
     node: flags.node ?? io.env['NODE_NAME'] ?? hostname(),
+    sinks,
   });
   io.onListening?.({ address: doctor.address.address, port: doctor.address.port });
   if (io.signal !== undefined && !io.signal.aborted) {
@@ -88,6 +124,7 @@ async function continuous(flags: AppFlags, io: DoctorAppIo): Promise<number> {
     );
   }
   await doctor.stop();
+  for (const sink of sinks) sink.close?.();
   return 0;
 }
 
@@ -113,6 +150,12 @@ export async function main(
       '--node <name>',
       'continuous mode: this node’s name in reports (default: $NODE_NAME or the host name)',
     )
+    .option(
+      '--report-to <host:port>',
+      'continuous mode: also send every report to the control plane (credential: $SKIFF_TOKEN, role agent)',
+    )
+    .option('--report-compute <name>', 'continuous mode: the compute target this node belongs to')
+    .option('--report-tls', 'continuous mode: reach the control plane over TLS')
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.out(text), writeErr: (text) => io.err(text) })
     .showHelpAfterError('(run with --help for usage)')
