@@ -1,3 +1,4 @@
 import { skiffProject } from '../../vitest.shared.js';
 
-export default skiffProject('cli');
+// Online commands are tested against a real control plane process on real Redis.
+export default skiffProject('cli', { redis: true, testTimeout: 30_000 });

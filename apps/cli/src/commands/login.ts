@@ -1,4 +1,4 @@
-import { SkiffClient } from '@skiff/client';
+import { SkiffApiError, SkiffClient } from '@skiff/client';
 import type { Command } from 'commander';
 import { writeLoginConfig } from '../connection/config-file.js';
 import { parseEndpoint } from '../connection/endpoint.js';
@@ -22,15 +22,30 @@ async function login(io: CliIo, options: LoginOptions): Promise<number> {
     if (typeof endpoint === 'string') throw new UsageError(`--endpoint: ${endpoint}`);
     // Check the credential (and the workspace) before saving it, so a typo fails here.
     client = await SkiffClient.connect({ endpoint: endpoint.address, tls: endpoint.tls, token });
-    if (options.workspace === undefined) await client.workspaces.list({ pageSize: 1 });
-    else await client.workspaces.get({ name: options.workspace });
+    let workspace = options.workspace;
+    if (workspace !== undefined) {
+      // Every role of a workspace may list its services: proves credential and workspace.
+      await client.webservices.list({ workspace, pageSize: 1 });
+    } else {
+      // Admins may list workspaces; for other roles PERMISSION_DENIED still proves the
+      // credential valid (an unknown one is UNAUTHENTICATED first).
+      const visible = await client.workspaces.list({}).then(
+        (page) => page.workspaces.map((w) => w.name),
+        (error: unknown) => {
+          if (error instanceof SkiffApiError && error.code === 'PERMISSION_DENIED') return [];
+          throw error;
+        },
+      );
+      // A workspace admin's credential sees its one workspace: make it the default.
+      if (visible.length === 1) workspace = visible[0];
+    }
     const path = await writeLoginConfig(io, {
       endpoint: options.endpoint,
       token,
-      ...(options.workspace === undefined ? {} : { workspace: options.workspace }),
+      ...(workspace === undefined ? {} : { workspace }),
     });
     io.out(
-      `Logged in to ${options.endpoint}${options.workspace === undefined ? '' : `, workspace ${options.workspace}`}.\n`,
+      `Logged in to ${options.endpoint}${workspace === undefined ? '' : `, workspace ${workspace}`}.\n`,
     );
     io.err(`Credential saved in ${path} (readable by you only).\n`);
     return ExitCode.ok;
@@ -52,7 +67,10 @@ export function registerLoginCommand(program: Command, invocation: Invocation): 
     )
     .requiredOption('--endpoint <address>', 'control plane, host:port or https://host[:port]')
     .option('--token <token>', 'API credential skf_<id>_<secret> (default: $SKIFF_TOKEN)')
-    .option('-w, --workspace <name>', 'default workspace of later commands')
+    .option(
+      '-w, --workspace <name>',
+      "default workspace of later commands (default: the credential's, when it has one)",
+    )
     .addHelpText(
       'after',
       `\nExamples:\n  skiff login --endpoint 127.0.0.1:50051 --token "$TOKEN" -w team-a\n` +
