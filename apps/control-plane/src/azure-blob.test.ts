@@ -6,6 +6,13 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { call, startHarness, type Harness } from './test-support/harness.js';
 import { clientStream, registerModel, uploadSnapshot } from './test-support/uploads.js';
 
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** From libs/artifacts' Azurite global setup (see vitest.config.ts). */
+    azuriteConnectionString: string;
+  }
+}
+
 // The control plane with SKIFF_ARTIFACTS=azure-blob against Azurite (npm, in memory, loopback,
 // telemetry off): uploads land in the container, deduplicated by content.
 describe('the control plane on Azure Blob storage (Azurite)', () => {
