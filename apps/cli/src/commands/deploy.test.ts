@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { cp as copy, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp as copy, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -419,6 +419,141 @@ describe('skiff model and skiff service against a control plane process', () => 
     });
     const nothing = await skiff(['service', 'update', '-n', 'svc-b']);
     expect(nothing.code).toBe(2);
+  });
+
+  it('updates the deployment and inference configurations: a changed source is uploaded again', async () => {
+    await writeFile(
+      join(project, 'bigger.json'),
+      JSON.stringify({ computeType: 'aks', autoScaler: { minReplicas: 1, maxReplicas: 7 } }),
+    );
+    const before = JSON.parse((await skiff(['service', 'show', '-n', 'svc-a', '-o', 'json'])).out);
+    const dc = await skiff([
+      'service',
+      'update',
+      '-n',
+      'svc-a',
+      '--dc',
+      'bigger.json',
+      '--no-wait',
+    ]);
+    expect(dc.code, dc.err).toBe(0);
+    const afterDc = JSON.parse((await skiff(['service', 'show', '-n', 'svc-a', '-o', 'json'])).out);
+    expect(afterDc.spec.deploymentConfig.autoScaler).toMatchObject({
+      minReplicas: 1,
+      maxReplicas: 7,
+    });
+    expect(afterDc.spec.snapshotDigest).toBe(before.spec.snapshotDigest);
+    expect(afterDc.spec.models).toEqual([{ name: 'iris', version: 1 }]);
+
+    await writeFile(join(project, 'source', 'helper.py'), 'ANSWER = 42\n');
+    const ic = await skiff([
+      'service',
+      'update',
+      '-n',
+      'svc-a',
+      '--ic',
+      'inferenceconfig.json',
+      '--no-wait',
+    ]);
+    expect(ic.code, ic.err).toBe(0);
+    const snapshot = await snapshotDigest(join(project, 'source'));
+    expect(ic.out).toContain(`Uploaded snapshot ${snapshot.digest} (2 files,`);
+    const afterIc = JSON.parse((await skiff(['service', 'show', '-n', 'svc-a', '-o', 'json'])).out);
+    expect(afterIc.spec.snapshotDigest).toBe(snapshot.digest);
+    expect(afterIc.spec.deploymentConfig.autoScaler.maxReplicas).toBe(7);
+    expect(afterIc.generation).toBe(before.generation + 2);
+  });
+
+  it('snapshots the entry script alone when the inference configuration has no source directory', async () => {
+    const alone = join(project, 'alone');
+    await mkdir(alone);
+    await writeFile(
+      join(alone, 'score.py'),
+      'def init():\n  pass\ndef run(data):\n  return data\n',
+    );
+    await writeFile(join(alone, 'unrelated.bin'), 'must not be uploaded');
+    await writeFile(
+      join(alone, 'ic.json'),
+      JSON.stringify({ entryScript: 'score.py', runtime: 'python' }),
+    );
+    await writeFile(join(alone, 'dc.json'), JSON.stringify({ computeType: 'local' }));
+    const run = await runSkiff(
+      [
+        'model',
+        'deploy',
+        '-n',
+        'svc-alone',
+        '--ic',
+        'alone/ic.json',
+        '--dc',
+        'alone/dc.json',
+        '--ct',
+        'idle',
+        '--no-wait',
+      ],
+      env,
+      project,
+    );
+    expect(run.code, run.err).toBe(0);
+    expect(run.out).toMatch(/^Uploaded snapshot sha256:[0-9a-f]{64} \(1 files, /m);
+    const missing = await runSkiff(
+      [
+        'model',
+        'deploy',
+        '-n',
+        'svc-alone',
+        '--ic',
+        'alone/missing-ic.json',
+        '--dc',
+        'alone/dc.json',
+        '--ct',
+        'idle',
+      ],
+      env,
+      project,
+    );
+    expect(missing.code).toBe(1);
+    expect(missing.err).toContain('alone/missing-ic.json');
+  });
+
+  it('follows logs until Ctrl-C, then exits 0', async () => {
+    const child = spawn(
+      process.execPath,
+      [skiffBin, 'service', 'get-logs', '-n', 'svc-b', '--follow', '--tail', '1'],
+      {
+        cwd: project,
+        env: { ...process.env, ...env, SKIFF_CONFIG_DIR: project },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    let err = '';
+    let waiting: { text: string; resolve: () => void } | undefined;
+    const check = () => {
+      if (waiting && out.includes(waiting.text)) waiting.resolve();
+    };
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      check();
+    });
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    const exit = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const sawLine = (text: string) =>
+      new Promise<void>((resolve, reject) => {
+        waiting = { text, resolve };
+        check();
+        void exit.then(() => reject(new Error(`get-logs exited early:\n${out}\n${err}`)));
+      });
+    // The tail first: the last line the stand-in agent wrote for svc-b.
+    await sawLine('[r1] init ');
+    // What the AppendLogs RPC does: append, then tell followers.
+    await store.logs.append('team-s', 'svc-b', [
+      { time: new Date().toISOString(), replica: 'r3', stream: 'stdout', text: 'a new line' },
+    ]);
+    await store.feed.publish('logs:team-s/svc-b');
+    await sawLine('[r3] a new line');
+    child.kill('SIGINT');
+    expect(await exit, err).toBe(0);
   });
 
   it('deletes a service', async () => {
