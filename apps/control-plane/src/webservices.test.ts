@@ -476,3 +476,32 @@ describe('WebserviceService on a real control plane', () => {
 });
 
 export type { Metadata };
+
+describe('server streams that fail', () => {
+  it('end with their status instead of hanging (unknown service → NOT_FOUND)', async () => {
+    const redis = isolatedRedis();
+    const harness = await startHarness({ redisUrl: redis.url, prefix: redis.prefix });
+    try {
+      const team = await harness.team('team-a');
+      const code = (stream: NodeJS.EventEmitter) =>
+        new Promise<number>((resolve) => {
+          stream.on('data', () => undefined);
+          stream.on('error', (error: { code: number }) => resolve(error.code));
+          stream.on('end', () => resolve(-1));
+        });
+      const logs = team.reader.webservices.getWebserviceLogs(
+        { workspace: 'team-a', name: 'nosuch', tail: 0, follow: true, replica: '', afterId: '' },
+        team.reader.metadata,
+      );
+      expect(await code(logs)).toBe(status.NOT_FOUND);
+      const watch = team.reader.webservices.watchDeployment(
+        { workspace: 'team-a', name: 'nosuch', generation: 0, afterSequence: 0 },
+        team.reader.metadata,
+      );
+      expect(await code(watch)).toBe(status.NOT_FOUND);
+    } finally {
+      await harness.stop();
+      await redis.cleanup();
+    }
+  });
+});

@@ -116,7 +116,9 @@ export function serverStream<Req, Res>(
         if (!call.cancelled) call.end();
       } catch (error) {
         finish(deps, options, context, codeOf(error), started, error);
-        if (!call.cancelled) call.destroy(toServiceError(error, context?.requestId ?? ''));
+        // grpc-js sends a server stream's error status on 'error'; destroy() would send nothing
+        // and leave the client waiting.
+        if (!call.cancelled) call.emit('error', toServiceError(error, context?.requestId ?? ''));
       }
     })();
   };

@@ -12,7 +12,7 @@ export function unimplemented(
   const implementation: UntypedServiceImplementation = {};
   for (const [name, method] of Object.entries(definition)) {
     implementation[name] = method.responseStream
-      ? (call: { destroy(e: Error): void }) => call.destroy(error())
+      ? (call: { emit(event: 'error', e: Error): void }) => call.emit('error', error())
       : (_call: unknown, callback: (e: Error) => void) => callback(error());
   }
   return implementation;
