@@ -3,7 +3,13 @@ import { AgentServiceClient, ComputeKind, Role } from '@skiff/proto';
 import { isolatedRedis, type IsolatedRedis } from '@skiff/testing';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, failure, startHarness, type Harness } from './test-support/harness.js';
+import {
+  attachCompute,
+  call,
+  failure,
+  startHarness,
+  type Harness,
+} from './test-support/harness.js';
 
 // The doctor's continuous mode on each node reports through AgentService; users read the
 // per-node picture with ComputeService.GetConnectivity (`skiff doctor --cluster COMPUTE`).
@@ -33,25 +39,7 @@ describe('connectivity reports', () => {
     harness = await startHarness({ redisUrl: redis.url, prefix: redis.prefix });
     team = await harness.team('team-a');
     for (const name of ['aks', 'other']) {
-      await call(
-        team.admin.computes,
-        team.admin.computes.attachCompute,
-        {
-          compute: {
-            workspace: 'team-a',
-            name,
-            kind: ComputeKind.COMPUTE_KIND_KUBERNETES,
-            clusterPurpose: 0,
-            namespace: '',
-            routerUrl: 'https://ml.example.test',
-            region: 'westeurope',
-            apiServer: '',
-            state: 0,
-            readyAgents: 0,
-          },
-        },
-        team.admin.metadata,
-      );
+      await attachCompute(team.admin, 'team-a', name, ComputeKind.COMPUTE_KIND_KUBERNETES);
     }
     const issue = async (compute: string) =>
       (

@@ -1,10 +1,10 @@
 import { rm } from 'node:fs/promises';
 import { status } from '@grpc/grpc-js';
-import { ComputeKind, WebserviceState, type WebserviceSpec } from '@skiff/proto';
+import { WebserviceState, type WebserviceSpec } from '@skiff/proto';
 import { ComputeQueue } from '@skiff/queue';
 import { startRedisServer } from '@skiff/testing';
 import { describe, expect, it } from 'vitest';
-import { call, failure, startHarness } from './test-support/harness.js';
+import { attachCompute, call, failure, startHarness } from './test-support/harness.js';
 
 // SPEC: Redis holds all state; production runs it with AOF (appendonly yes). These tests use a
 // Redis of their own so they can kill it.
@@ -38,25 +38,7 @@ describe('the control plane when Redis fails', () => {
     try {
       const team = await harness.team('team-a');
       const { deployer, admin } = team;
-      await call(
-        admin.computes,
-        admin.computes.attachCompute,
-        {
-          compute: {
-            workspace: 'team-a',
-            name: 'local',
-            kind: ComputeKind.COMPUTE_KIND_LOCAL,
-            clusterPurpose: 0,
-            namespace: '',
-            routerUrl: '',
-            region: '',
-            apiServer: '',
-            state: 0,
-            readyAgents: 0,
-          },
-        },
-        admin.metadata,
-      );
+      await attachCompute(admin, 'team-a');
       await call(
         deployer.webservices,
         deployer.webservices.deployWebservice,

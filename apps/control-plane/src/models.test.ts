@@ -4,14 +4,20 @@ import { status } from '@grpc/grpc-js';
 import { FilesystemArtifactStore } from '@skiff/artifacts';
 import { ModelDigestBuilder } from '@skiff/hashing';
 import {
-  ComputeKind,
   type ModelUploadHeader,
   type RegisterModelRequest,
   type WebserviceSpec,
 } from '@skiff/proto';
 import { isolatedRedis, type IsolatedRedis } from '@skiff/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, failure, startHarness, type Clients, type Harness } from './test-support/harness.js';
+import {
+  attachCompute,
+  call,
+  failure,
+  startHarness,
+  type Clients,
+  type Harness,
+} from './test-support/harness.js';
 import {
   clientStream,
   countBlobs,
@@ -245,25 +251,7 @@ describe('ModelService on a real control plane', () => {
   });
 
   it('refuses to delete a version a webservice uses, deletes a free one, then NOT_FOUND', async () => {
-    await call(
-      teamA.admin.computes,
-      teamA.admin.computes.attachCompute,
-      {
-        compute: {
-          workspace: 'team-a',
-          name: 'local',
-          kind: ComputeKind.COMPUTE_KIND_LOCAL,
-          clusterPurpose: 0,
-          namespace: '',
-          routerUrl: '',
-          region: '',
-          apiServer: '',
-          state: 0,
-          readyAgents: 0,
-        },
-      },
-      teamA.admin.metadata,
-    );
+    await attachCompute(teamA.admin, 'team-a');
     const spec: WebserviceSpec = {
       compute: 'local',
       models: [{ name: 'onnx', version: 1 }],

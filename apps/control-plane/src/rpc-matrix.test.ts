@@ -3,7 +3,14 @@ import { status, type Client } from '@grpc/grpc-js';
 import { ComputeKind, KeyType, Role } from '@skiff/proto';
 import { isolatedRedis, startRedisServer, type IsolatedRedis } from '@skiff/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, failure, startHarness, type Clients, type Harness } from './test-support/harness.js';
+import {
+  attachCompute,
+  call,
+  failure,
+  startHarness,
+  type Clients,
+  type Harness,
+} from './test-support/harness.js';
 
 // Every unary RPC of the workspace, compute and webservice services, called four wrong ways:
 // without a credential, with a role that lacks the permission, from another workspace, and
@@ -258,25 +265,7 @@ describe('every unary RPC, called wrongly', () => {
     harness = await startHarness({ redisUrl: redis.url, prefix: redis.prefix });
     teamA = await harness.team('team-a');
     teamB = await harness.team('team-b');
-    await call(
-      teamA.admin.computes,
-      teamA.admin.computes.attachCompute,
-      {
-        compute: {
-          workspace: 'team-a',
-          name: 'local',
-          kind: ComputeKind.COMPUTE_KIND_LOCAL,
-          clusterPurpose: 0,
-          namespace: '',
-          routerUrl: '',
-          region: '',
-          apiServer: '',
-          state: 0,
-          readyAgents: 0,
-        },
-      },
-      teamA.admin.metadata,
-    );
+    await attachCompute(teamA.admin, 'team-a');
     await call(
       teamA.deployer.webservices,
       teamA.deployer.webservices.deployWebservice,

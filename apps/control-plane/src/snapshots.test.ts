@@ -4,14 +4,20 @@ import { status } from '@grpc/grpc-js';
 import { sha256Digest } from '@skiff/artifacts';
 import { ModelDigestBuilder } from '@skiff/hashing';
 import {
-  ComputeKind,
   WebserviceState,
   type SnapshotUploadHeader,
   type UploadSnapshotRequest,
 } from '@skiff/proto';
 import { isolatedRedis, type IsolatedRedis } from '@skiff/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, failure, startHarness, type Clients, type Harness } from './test-support/harness.js';
+import {
+  attachCompute,
+  call,
+  failure,
+  startHarness,
+  type Clients,
+  type Harness,
+} from './test-support/harness.js';
 import {
   clientStream,
   countBlobs,
@@ -235,25 +241,7 @@ describe('SnapshotService on a real control plane', () => {
     ]);
     const source = randomBytes(2 * CHUNK);
     await uploadBytes(teamA.deployer, source);
-    await call(
-      teamA.admin.computes,
-      teamA.admin.computes.attachCompute,
-      {
-        compute: {
-          workspace: 'team-a',
-          name: 'local',
-          kind: ComputeKind.COMPUTE_KIND_LOCAL,
-          clusterPurpose: 0,
-          namespace: '',
-          routerUrl: '',
-          region: '',
-          apiServer: '',
-          state: 0,
-          readyAgents: 0,
-        },
-      },
-      teamA.admin.metadata,
-    );
+    await attachCompute(teamA.admin, 'team-a');
     const deployed = await call(
       teamA.deployer.webservices,
       teamA.deployer.webservices.deployWebservice,

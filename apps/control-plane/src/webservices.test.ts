@@ -1,7 +1,6 @@
 import { status, type Metadata } from '@grpc/grpc-js';
 import { startComputeWorker } from '@skiff/queue';
 import {
-  ComputeKind,
   DeploymentStep,
   KeyType,
   WebserviceState,
@@ -11,7 +10,14 @@ import {
 import { isolatedRedis, type IsolatedRedis } from '@skiff/testing';
 import type { Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, failure, startHarness, type Clients, type Harness } from './test-support/harness.js';
+import {
+  attachCompute,
+  call,
+  failure,
+  startHarness,
+  type Clients,
+  type Harness,
+} from './test-support/harness.js';
 
 const spec = (overrides: Partial<WebserviceSpec> = {}): WebserviceSpec => ({
   compute: 'local',
@@ -85,25 +91,7 @@ describe('WebserviceService on a real control plane', () => {
       [teamA, 'team-a'],
       [teamB, 'team-b'],
     ] as const) {
-      await call(
-        team.admin.computes,
-        team.admin.computes.attachCompute,
-        {
-          compute: {
-            workspace,
-            name: 'local',
-            kind: ComputeKind.COMPUTE_KIND_LOCAL,
-            clusterPurpose: 0,
-            namespace: '',
-            routerUrl: '',
-            region: '',
-            apiServer: '',
-            state: 0,
-            readyAgents: 0,
-          },
-        },
-        team.admin.metadata,
-      );
+      await attachCompute(team.admin, workspace);
     }
   });
   afterAll(async () => {

@@ -10,6 +10,7 @@ import {
   type ServiceError,
 } from '@grpc/grpc-js';
 import {
+  ComputeKind,
   ComputeServiceClient,
   ModelServiceClient,
   Role,
@@ -69,6 +70,35 @@ export function call<Req, Res>(
     method.call(client, request, metadata, {}, (error, response) =>
       error ? reject(error) : resolve(response),
     ),
+  );
+}
+
+/** Attaches a compute target (as `clients`, an admin) and returns it. */
+export async function attachCompute(
+  clients: Clients,
+  workspace: string,
+  name = 'local',
+  kind: ComputeKind = ComputeKind.COMPUTE_KIND_LOCAL,
+  routerUrl = kind === ComputeKind.COMPUTE_KIND_LOCAL ? '' : 'https://ml.example.test',
+): Promise<void> {
+  await call(
+    clients.computes,
+    clients.computes.attachCompute,
+    {
+      compute: {
+        workspace,
+        name,
+        kind,
+        clusterPurpose: 0,
+        namespace: '',
+        routerUrl,
+        region: '',
+        apiServer: '',
+        state: 0,
+        readyAgents: 0,
+      },
+    },
+    clients.metadata,
   );
 }
 
