@@ -10,7 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @nx/enforce-module-boundaries with the type:lib / type:app tags; these tests make sure a lib
 // that imports an app really fails lint, so the rule cannot silently stop working.
 const root = fileURLToPath(new URL('../../..', import.meta.url));
-const probeDir = join(root, 'libs/testing/src');
+// A lib no app depends on yet: a probe in a lib that an app imports would first be reported
+// as a circular dependency, not as the tag rule.
+const probeDir = join(root, 'libs/autoscale/src');
 
 async function lintProbe(source: string): Promise<string[]> {
   const file = join(probeDir, `boundary-probe-${randomUUID()}.ts`);
@@ -41,7 +43,11 @@ describe('module boundaries', () => {
     const messages = await lintProbe(
       "import '@skiff/cli/package.json';\nexport const probe = 1;\n",
     );
-    expect(messages.join('\n')).toMatch(/type:lib.*can only depend on libs tagged with.*type:lib/s);
+    // Apps are nx applications (forbidden as imports) and tagged type:app (not allowed for
+    // type:lib); either verdict of the rule is the boundary holding.
+    expect(messages.join('\n')).toMatch(
+      /Imports of apps are forbidden|type:lib.*can only depend on libs tagged with.*type:lib/s,
+    );
   });
 
   it('fails a lib that imports an app by relative path', async () => {
@@ -50,7 +56,7 @@ describe('module boundaries', () => {
   });
 
   it('accepts a lib that imports another lib', async () => {
-    const messages = await lintProbe("export { freePort } from './ports.js';\n");
+    const messages = await lintProbe("export { requiredReplicas } from './index.js';\n");
     expect(messages).toEqual([]);
   });
 });
