@@ -1,8 +1,8 @@
 import { createHash, type Hash } from 'node:crypto';
 import { type Sha256Digest } from './snapshot.js';
 
-// The byte layout is modelDigest's (model-digest.ts); the property test in
-// model-digest-builder.test.ts pins the two to the same result for random trees.
+// The one definition of the model digest's byte layout (modelDigest uses this builder too).
+// Bump the version whenever the layout changes, so old and new digests can never collide.
 const LAYOUT_HEADER = 'skiff-model-digest-v1\n';
 
 /**

@@ -1,13 +1,10 @@
-import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, type Stats } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { SnapshotError } from './errors.js';
 import { walkTree, type TreeFile } from './file-tree.js';
+import { ModelDigestBuilder } from './model-digest-builder.js';
 import { type Sha256Digest } from './snapshot.js';
-
-// Bumped whenever the byte layout below changes, so old and new digests can never collide.
-const MODEL_DIGEST_HEADER = 'skiff-model-digest-v1\n';
 
 /**
  * The digest of a model's file tree, `sha256:<64 hex>`: sha256 over a header and then, for
@@ -43,28 +40,21 @@ export async function modelDigest(path: string): Promise<Sha256Digest> {
           sourcePath: await realpath(path),
         },
       ];
-  const hash = createHash('sha256').update(MODEL_DIGEST_HEADER, 'utf8');
+  const builder = new ModelDigestBuilder();
   for (const file of files) {
-    const name = Buffer.from(file.path, 'utf8');
-    hash.update(uint64(name.length)).update(name).update(uint64(file.size));
-    await hashContent(hash, file);
+    builder.addFile(file.path, file.size);
+    await hashContent(builder, file);
   }
-  return `sha256:${hash.digest('hex')}`;
+  return builder.digest();
 }
 
-function uint64(value: number): Buffer {
-  const buffer = Buffer.alloc(8);
-  buffer.writeBigUInt64BE(BigInt(value));
-  return buffer;
-}
-
-async function hashContent(hash: Hash, file: TreeFile): Promise<void> {
+async function hashContent(builder: ModelDigestBuilder, file: TreeFile): Promise<void> {
   let seen = 0;
   for await (const chunk of createReadStream(file.sourcePath)) {
     const bytes = chunk as Buffer;
     seen += bytes.length;
     if (seen > file.size) break;
-    hash.update(bytes);
+    builder.update(bytes);
   }
   if (seen !== file.size) {
     throw new SnapshotError(
