@@ -7,6 +7,7 @@ import {
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@skiff/errors';
 import {
   DeploymentEvent,
+  DeploymentStep,
   KeyType,
   WebserviceSpec,
   type LogLine,
@@ -169,7 +170,7 @@ export function webserviceService(deps: ServiceDeps): WebserviceServiceServer {
               event: DeploymentEvent.fromPartial({
                 sequence: afterSequence + 1,
                 generation,
-                step: 10, // DEPLOYMENT_STEP_DELETED
+                step: DeploymentStep.DEPLOYMENT_STEP_DELETED,
                 message: `Webservice '${name}' was deleted`,
                 terminal: true,
                 time: deps.now(),
