@@ -2,7 +2,7 @@
 // `skiffProject()`, so `npx nx test <project>` and the root `npm test` (vitest projects) run the
 // same configuration.
 import { fileURLToPath } from 'node:url';
-import { defaultServerConditions, defaultClientConditions } from 'vite';
+import { defaultServerConditions, defaultClientConditions, type Plugin } from 'vite';
 import { defineProject, type UserWorkspaceConfig } from 'vitest/config';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
@@ -15,20 +15,35 @@ export interface SkiffProjectOptions {
   testTimeout?: number;
 }
 
+/**
+ * Resolve workspace packages to their TypeScript sources (the `@skiff/source` export condition)
+ * in every Vite environment, so tests never depend on a previous build. A plugin rather than
+ * `resolve.conditions`: Vite gives non-client environments their own defaults, and vitest
+ * loads global-setup files through an environment of its own (`__vitest__`), which would
+ * otherwise fall through to `dist/` (absent on a fresh clone).
+ */
+export function sourceConditionPlugin(): Plugin {
+  return {
+    name: 'skiff:source-condition',
+    configEnvironment(name, config) {
+      const consumer = config.consumer ?? (name === 'client' ? 'client' : 'server');
+      // Not Vite's 'module' condition on the server side: it selects bundler-only builds (e.g.
+      // @opentelemetry/api's extensionless ESM) that Node itself cannot load when vitest
+      // externalizes them.
+      const defaults =
+        consumer === 'client'
+          ? defaultClientConditions
+          : defaultServerConditions.filter((c) => c !== 'module');
+      config.resolve ??= {};
+      config.resolve.conditions = ['@skiff/source', ...(config.resolve.conditions ?? defaults)];
+    },
+  };
+}
+
 /** Vitest project settings shared by every app and lib. */
 export function skiffProject(name: string, options: SkiffProjectOptions = {}): UserWorkspaceConfig {
-  // Resolve workspace packages to their TypeScript sources (the `@skiff/source` export
-  // condition), so tests never depend on a previous build.
-  const conditions = ['@skiff/source'];
   return defineProject({
-    resolve: { conditions: [...conditions, ...defaultClientConditions] },
-    // Not Vite's 'module' condition: it selects bundler-only builds (e.g. @opentelemetry/api's
-    // extensionless ESM) that Node itself cannot load when vitest externalizes them.
-    ssr: {
-      resolve: {
-        conditions: [...conditions, ...defaultServerConditions.filter((c) => c !== 'module')],
-      },
-    },
+    plugins: [sourceConditionPlugin()],
     test: {
       name,
       environment: 'node',
