@@ -3,7 +3,12 @@
 // scoring server (JavaScript and Python entry scripts) at concurrency 1 and 4, beside a bare
 // Node http server returning the same bytes, all in one run. Loopback only.
 //
-//   node tools/bench/scoring-server/bench.mjs            (BENCH_DURATION_S=10 by default)
+// Two kinds of rows. Closed loop (autocannon, as fast as each target answers): req/s, with
+// uncorrected per-request latency percentiles. Fixed rate (open-loop.mjs): every target gets the
+// same request rate, so latencies compare like with like; both per-request (from send) and
+// from-schedule percentiles are shown. No coordinated-omission correction is applied anywhere.
+//
+//   node tools/bench/scoring-server/bench.mjs   (BENCH_DURATION_S=10, BENCH_RATE=500 by default)
 //
 // Writes bench/results/scoring-server-<time>.json. See README.md beside this file.
 import { spawn } from 'node:child_process';
@@ -13,10 +18,13 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { openLoop } from './open-loop.mjs';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 2);
+/** Requests per second of the fixed-rate rows: below every target's capacity on 2 vCPUs. */
+const RATE = Number(process.env.BENCH_RATE ?? 500);
 const BODY = JSON.stringify({
   data: [
     [5.1, 3.5, 1.4, 0.2],
@@ -107,6 +115,7 @@ async function measure(target, connections) {
   const { result, latencies } = await load(target.url, connections, DURATION_S);
   return {
     target: target.name,
+    load: 'closed loop',
     connections,
     requestsPerSecond: result.requests.total / (result.duration || DURATION_S),
     p50Ms: percentile(latencies, 50),
@@ -114,6 +123,26 @@ async function measure(target, connections) {
     requests: result.requests.total,
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
+  };
+}
+
+async function measureAtRate(target, connections) {
+  const options = { url: target.url, body: BODY, rate: RATE, connections };
+  await openLoop({ ...options, durationS: WARMUP_S });
+  const run = await openLoop({ ...options, durationS: DURATION_S });
+  return {
+    target: target.name,
+    load: `${RATE} req/s`,
+    connections,
+    requestsPerSecond: run.achievedRate,
+    p50Ms: percentile(run.sent, 50),
+    p99Ms: percentile(run.sent, 99),
+    p50ScheduledMs: percentile(run.scheduled, 50),
+    p99ScheduledMs: percentile(run.scheduled, 99),
+    timerLagMs: run.lagMs,
+    requests: run.sent.length + run.failed,
+    non2xx: run.failed,
+    errors: 0,
   };
 }
 
@@ -160,22 +189,38 @@ try {
     for (const target of [peer, inline, js, pyMulti]) rows.push(await measure(target, connections));
   }
   rows.push(await measure(pySingle, 4));
+  for (const connections of [1, 4]) {
+    for (const target of [peer, js, pyMulti]) rows.push(await measureAtRate(target, connections));
+  }
 
-  const peerRate = (c) =>
-    rows.find((r) => r.target === peer.name && r.connections === c).requestsPerSecond;
-  const peerP50 = (c) => rows.find((r) => r.target === peer.name && r.connections === c).p50Ms;
+  const peerRow = (r) =>
+    rows.find(
+      (p) => p.target === peer.name && p.load === r.load && p.connections === r.connections,
+    );
   const table = rows.map((r) => ({
     target: r.target,
+    load: r.load,
     conc: r.connections,
     'req/s': Math.round(r.requestsPerSecond),
     'p50 ms': r.p50Ms.toFixed(3),
     'p99 ms': r.p99Ms.toFixed(3),
-    'req/s vs peer': (r.requestsPerSecond / peerRate(r.connections)).toFixed(2),
-    'p50 vs peer':
-      peerP50(r.connections) > 0 ? (r.p50Ms / peerP50(r.connections)).toFixed(1) : 'n/a',
+    'sched p50': r.p50ScheduledMs?.toFixed(3) ?? '',
+    'sched p99': r.p99ScheduledMs?.toFixed(3) ?? '',
+    'req/s vs peer':
+      r.load === 'closed loop'
+        ? (r.requestsPerSecond / peerRow(r).requestsPerSecond).toFixed(2)
+        : '',
+    'p50 vs peer': peerRow(r).p50Ms > 0 ? (r.p50Ms / peerRow(r).p50Ms).toFixed(1) : 'n/a',
     'non-2xx': r.non2xx + r.errors,
   }));
   console.table(table);
+  const lag = rows.filter((r) => r.timerLagMs !== undefined).map((r) => r.timerLagMs);
+  if (lag.length > 0) {
+    console.log(
+      `fixed-rate rows: p50/p99 ms are per request from send (uncorrected); sched = from the ` +
+        `instant each request was due; the generator's timer fired ${Math.max(...lag).toFixed(3)} ms late on average at worst`,
+    );
+  }
   const environment = {
     node: process.version,
     cpus: cpus().length,
@@ -183,11 +228,12 @@ try {
     loadAverageAtEnd: loadavg(),
     durationS: DURATION_S,
     warmupS: WARMUP_S,
+    fixedRate: RATE,
     body: BODY,
   };
   console.log(
     `node ${environment.node}, ${environment.cpus} CPUs, load average at end ${environment.loadAverageAtEnd.map((l) => l.toFixed(1)).join(' ')}; ` +
-      `${DURATION_S} s per row after ${WARMUP_S} s warm-up; latencies from autocannon's per-response timings (2xx only)`,
+      `${DURATION_S} s per row after ${WARMUP_S} s warm-up; closed-loop latencies are autocannon's per-response timings (2xx only, uncorrected)`,
   );
   const dir = join(REPO, 'bench/results');
   await mkdir(dir, { recursive: true });
