@@ -22,6 +22,20 @@ export interface EnqueueResult {
   created: boolean;
 }
 
+/** Where a job stands, as far as the control plane cares. */
+export type JobStatus =
+  | { state: 'pending' }
+  | { state: 'completed'; result: unknown }
+  | { state: 'failed'; reason: string };
+
+/** Options of {@link ComputeQueue.events}. */
+export interface QueueEventsOptions {
+  /** Stream id to resume after; default: only events from now on. */
+  after?: string;
+  /** Called for connection errors (they are retried); default: ignored. */
+  onError?: (error: Error) => void;
+}
+
 /**
  * The producer side of one compute target's job queue (the control plane). Jobs carry
  * deterministic ids, so enqueueing is idempotent; agents consume with {@link startComputeWorker}.
@@ -69,20 +83,51 @@ export class ComputeQueue {
     return { jobId, created: true };
   }
 
+  /**
+   * Retries a job that failed for good (attempts exhausted), keeping its id; returns false
+   * when the job is absent or not failed.
+   */
+  async retryFailed(jobId: string): Promise<boolean> {
+    const job = await this.queue.getJob(jobId);
+    if (!job || !(await job.isFailed())) return false;
+    await job.retry('failed');
+    return true;
+  }
+
+  /** The state of a job, or undefined when no job has this id (never enqueued, or removed). */
+  async status(jobId: string): Promise<JobStatus | undefined> {
+    const job = await this.queue.getJob(jobId);
+    if (!job) return undefined;
+    const state = await job.getState();
+    if (state === 'completed') return { state, result: job.returnvalue as unknown };
+    if (state === 'failed') return { state, reason: job.failedReason };
+    return { state: 'pending' };
+  }
+
   /** Jobs not yet finished: waiting, delayed or active. */
   async pendingCount(): Promise<number> {
     return this.queue.getJobCountByTypes('waiting', 'delayed', 'active', 'prioritized');
   }
 
-  /** Events of this queue (progress, completed, failed) for streaming to watchers. */
-  events(): QueueEvents {
-    return new QueueEvents(this.name, {
-      connection: this.connection.duplicate({
-        enableOfflineQueue: true,
-        maxRetriesPerRequest: null,
-      }),
-      prefix: this.queue.opts.prefix ?? 'skiff',
+  /**
+   * Events of this queue (progress, completed, failed), from now on or after a stream id.
+   * BullMQ keeps the last 10,000 events of a queue; resuming from an older id misses some.
+   */
+  events(options: QueueEventsOptions = {}): QueueEvents {
+    // The blocking XREAD needs its own connection, which waits through Redis outages.
+    const connection = this.connection.duplicate({
+      enableOfflineQueue: true,
+      maxRetriesPerRequest: null,
     });
+    const onError = options.onError ?? (() => undefined);
+    connection.on('error', onError);
+    const events = new QueueEvents(this.name, {
+      connection,
+      prefix: this.queue.opts.prefix ?? 'skiff',
+      ...(options.after === undefined ? {} : { lastEventId: options.after }),
+    });
+    events.on('error', onError);
+    return events;
   }
 
   async close(): Promise<void> {

@@ -12,7 +12,13 @@ export {
   computeQueueName,
   type ComputeJobKind,
 } from './jobs.js';
-export { ComputeQueue, type ComputeQueueOptions, type EnqueueResult } from './compute-queue.js';
+export {
+  ComputeQueue,
+  type ComputeQueueOptions,
+  type EnqueueResult,
+  type JobStatus,
+  type QueueEventsOptions,
+} from './compute-queue.js';
 export {
   startComputeWorker,
   type ComputeJobHandlers,

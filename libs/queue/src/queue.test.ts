@@ -1,6 +1,6 @@
-import { Queue, type Worker } from 'bullmq';
-import { isolatedRedis, type IsolatedRedis } from '@skiff/testing';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Queue, UnrecoverableError, type Worker } from 'bullmq';
+import { isolatedRedis, startRedisServer, type IsolatedRedis } from '@skiff/testing';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   ComputeQueue,
   computeJobId,
@@ -110,6 +110,91 @@ describe('compute queue', () => {
     expect(await stored?.getState()).toBe('failed');
     expect(seen).toEqual([]);
     await raw.close();
+  });
+
+  it('resumes events after a stream id, so events sent while nobody listened are not lost', async () => {
+    const first = queue.events();
+    await first.waitUntilReady();
+    const seenFirst: string[] = [];
+    const firstCompleted = new Promise<string>((resolve) =>
+      first.on('completed', ({ jobId }, id) => {
+        seenFirst.push(jobId);
+        resolve(id);
+      }),
+    );
+    await queue.enqueue(deploy);
+    worker = startComputeWorker(
+      { redisUrl: redis.url, prefix: bullPrefix(), ...target },
+      handlersRecording([]),
+    );
+    const cursor = await firstCompleted;
+    await first.close();
+    // Nobody listens while generation 4 is deployed.
+    await queue.enqueue({ ...deploy, generation: 4 });
+    while ((await queue.status('deploy.team-a.iris.4'))?.state !== 'completed') {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const resumed = queue.events({ after: cursor });
+    const seen = new Promise<string>((resolve) =>
+      resumed.on('completed', ({ jobId }) => resolve(jobId)),
+    );
+    expect(await seen).toBe('deploy.team-a.iris.4');
+    expect(seenFirst).toEqual(['deploy.team-a.iris.3']);
+    await resumed.close();
+  });
+
+  it('tells the state and result of a job, and retries a job that failed for good', async () => {
+    expect(await queue.status('deploy.team-a.iris.3')).toBeUndefined();
+    await queue.enqueue(deploy);
+    expect(await queue.status('deploy.team-a.iris.3')).toEqual({ state: 'pending' });
+    let fail = true;
+    worker = startComputeWorker(
+      { redisUrl: redis.url, prefix: bullPrefix(), ...target },
+      {
+        deploy: () => {
+          if (fail) throw new UnrecoverableError('EntryScriptMissing: score.py not found');
+          return Promise.resolve({ readyReplicas: 1 });
+        },
+        delete: () => Promise.resolve(),
+        scale: () => Promise.resolve(),
+      },
+    );
+    const until = async (state: string) => {
+      while ((await queue.status('deploy.team-a.iris.3'))?.state !== state) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      return queue.status('deploy.team-a.iris.3');
+    };
+    expect(await until('failed')).toEqual({
+      state: 'failed',
+      reason: 'EntryScriptMissing: score.py not found',
+    });
+    fail = false;
+    expect(await queue.retryFailed('deploy.team-a.iris.3')).toBe(true);
+    expect(await until('completed')).toEqual({ state: 'completed', result: { readyReplicas: 1 } });
+    expect(await queue.retryFailed('deploy.team-a.iris.3')).toBe(false);
+  });
+
+  it('reports connection errors of the events connection, never leaving one unhandled', async () => {
+    const own = await startRedisServer();
+    const unhandled = vi.spyOn(console, 'error');
+    const errors: Error[] = [];
+    const ownQueue = await ComputeQueue.connect({ redisUrl: own.url, ...target });
+    const events = ownQueue.events({ onError: (error) => errors.push(error) });
+    await events.waitUntilReady();
+    await own.crash();
+    for (let i = 0; i < 100 && errors.length === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    // BullMQ's close() waits for Redis: bring it back, then close.
+    const back = await startRedisServer({ port: own.port });
+    await events.close();
+    await ownQueue.close();
+    await back.stop();
+    const printed = unhandled.mock.calls.map((args) => args.join(' '));
+    unhandled.mockRestore();
+    expect(printed.filter((line) => line.includes('Unhandled error event'))).toEqual([]);
+    expect(errors[0]?.message).toMatch(/ECONNREFUSED|ECONNRESET|Connection is closed/);
   });
 
   it('uses ids and queue names BullMQ accepts', () => {

@@ -11,13 +11,21 @@ export {
   waitUntilReady,
   type RedisConnectionOptions,
 } from './redis.js';
-export { mutateJson, UNCHANGED, DELETE, type Mutator, type Revisioned } from './cas.js';
+export {
+  mutateJson,
+  UNCHANGED,
+  DELETE,
+  type Mutator,
+  type MutateOptions,
+  type Revisioned,
+} from './cas.js';
 export { WorkspaceStore, CredentialStore } from './workspaces.js';
 export { ComputeStore } from './computes.js';
 export { ConnectivityStore, type ConnectivityRecord } from './connectivity.js';
 export { ModelStore, SnapshotStore } from './artifacts-meta.js';
-export { ServiceStore } from './services.js';
-export { DeploymentEventLog, type StoredDeploymentEvent } from './events.js';
+export { ServiceStore, type ServiceHistory, type ServiceMutator } from './services.js';
+export { QueueEventCursors } from './cursors.js';
+export { DeploymentEventLog, type AppendOptions, type StoredDeploymentEvent } from './events.js';
 export { ServiceLogStore, type LogLineRecord } from './logs.js';
 export { AuditLog, type AuditRecord } from './audit.js';
 export { SigningKeyStore } from './signing-keys.js';

@@ -11,11 +11,17 @@ export const keys = {
   modelVersions: (ws: string) => `ws:${ws}:model-versions`,
   snapshots: (ws: string) => `ws:${ws}:snapshots`,
   services: (ws: string) => `ws:${ws}:services`,
+  /** Per service name: the last generation of a purged service (never deleted). */
+  serviceGenerations: (ws: string) => `ws:${ws}:service-generations`,
+  /** Marks a deployment event recorded once (expires). */
+  serviceEventOnce: (ws: string, svc: string, id: string) => `ws:${ws}:svc:${svc}:event-once:${id}`,
   serviceEvents: (ws: string, svc: string) => `ws:${ws}:svc:${svc}:events`,
   serviceEventSeq: (ws: string, svc: string) => `ws:${ws}:svc:${svc}:event-seq`,
   serviceLogs: (ws: string, svc: string) => `ws:${ws}:svc:${svc}:logs`,
   serviceReplicas: (ws: string, svc: string) => `ws:${ws}:svc:${svc}:replicas`,
   connectivity: (ws: string, compute: string) => `ws:${ws}:connectivity:${compute}`,
+  /** Per BullMQ queue: the position of the last job event every earlier one of was handled. */
+  queueEventCursors: () => 'queue-event-cursors',
   audit: () => 'audit',
   signingKeys: () => 'token-signing-keys',
 } as const;

@@ -2,7 +2,7 @@ import { issueTeamCredential } from '@skiff/auth';
 import { isErrorKind } from '@skiff/errors';
 import { freePort, isolatedRedis, startRedisServer, type IsolatedRedis } from '@skiff/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Store, type ServiceRecord } from './index.js';
+import { mutateJson, Store, type ServiceRecord } from './index.js';
 
 const now = '2026-11-26T10:00:00.000Z';
 
@@ -62,27 +62,30 @@ describe('Store on a real Redis', () => {
     expect(await store.models.get('team-b', 'iris')).toBeUndefined();
   });
 
-  it('serializes concurrent writers of one service on its revision', async () => {
-    const base: ServiceRecord = {
-      revision: 0,
-      workspace: 'team-a',
-      name: 'iris',
-      compute: 'local',
-      spec: {},
-      specHash: 'h',
-      generation: 0,
-      appliedGeneration: 0,
-      state: 'transitioning',
-      authMode: 'key',
-      environmentHash: '',
-      desiredReplicas: 1,
-      readyReplicas: 0,
-      createdAt: now,
-      updatedAt: now,
-      updatedBy: 'x',
-    };
+  const base: ServiceRecord = {
+    revision: 0,
+    workspace: 'team-a',
+    name: 'iris',
+    compute: 'local',
+    spec: {},
+    specHash: 'h',
+    generation: 1,
+    appliedGeneration: 0,
+    state: 'transitioning',
+    authMode: 'key',
+    environmentHash: '',
+    desiredReplicas: 1,
+    readyReplicas: 0,
+    createdAt: now,
+    updatedAt: now,
+    updatedBy: 'x',
+  };
+  const createService = (overrides: Partial<ServiceRecord> = {}) =>
+    store.services.mutate('team-a', overrides.name ?? 'iris', () => ({ ...base, ...overrides }));
+
+  it('serializes 100 concurrent writers of one service on its revision, losing none', async () => {
     await Promise.all(
-      Array.from({ length: 20 }, () =>
+      Array.from({ length: 100 }, () =>
         store.services.mutate('team-a', 'iris', (current) => ({
           ...(current ?? base),
           generation: (current?.generation ?? 0) + 1,
@@ -90,11 +93,112 @@ describe('Store on a real Redis', () => {
       ),
     );
     const stored = await store.services.require('team-a', 'iris');
-    expect(stored.generation).toBe(20);
-    expect(stored.revision).toBe(20);
+    expect(stored.generation).toBe(100);
+    expect(stored.revision).toBe(100);
+  });
+
+  it('gives up on endless contention with a retryable UnavailableError', async () => {
+    await createService();
+    const key = `ws:team-a:services`;
+    let rival = 10;
+    const outcome = await mutateJson<ServiceRecord>(
+      store.redis,
+      key,
+      'iris',
+      (current) => {
+        // Another writer gets in before every compare-and-set (same connection: sent first).
+        void store.redis.hset(key, 'iris', JSON.stringify({ ...current, revision: ++rival }));
+        return { ...current!, readyReplicas: 1 };
+      },
+      { maxAttempts: 3 },
+    ).catch((error: unknown) => error);
+    expect(isErrorKind(outcome, 'unavailable')).toBe(true);
+    expect((outcome as Error).message).toMatch(/too many concurrent changes to 'iris'/);
+  });
+
+  it('continues the generations of a purged service, so a new service of the name never reuses one', async () => {
+    await createService({ generation: 3 });
+    expect(await store.services.purge('team-a', 'iris', 2)).toBe(false); // deployed again since
+    expect(await store.services.purge('team-a', 'iris', 3)).toBe(true);
+    expect(await store.services.get('team-a', 'iris')).toBeUndefined();
+    const seen: number[] = [];
+    const next = await store.services.mutate('team-a', 'iris', (current, history) => {
+      seen.push(history.lastGeneration);
+      return { ...base, generation: (current?.generation ?? history.lastGeneration) + 1 };
+    });
+    expect(seen).toEqual([3]);
+    expect(next?.generation).toBe(4);
+    // Another name has its own history.
+    await store.services.mutate('team-a', 'other', (_current, history) => {
+      seen.push(history.lastGeneration);
+      return { ...base, name: 'other' };
+    });
+    expect(seen).toEqual([3, 0]);
+  });
+
+  it('refuses a write whose history changed under it (a whole service came and went between read and write)', async () => {
+    let attempts = 0;
+    const created = await store.services.mutate('team-a', 'iris', (current, history) => {
+      attempts++;
+      if (attempts === 1) {
+        // Between this read (no service, no history) and the compare-and-set, another
+        // control plane creates the name at generation 5 and purges it (same connection, so
+        // both land before the write).
+        void store.redis.hset(
+          'ws:team-a:services',
+          'iris',
+          JSON.stringify({ ...base, generation: 5, revision: 1 }),
+        );
+        void store.services.purge('team-a', 'iris', 5);
+      }
+      return { ...base, generation: (current?.generation ?? history.lastGeneration) + 1 };
+    });
+    expect(attempts).toBe(2);
+    expect(created?.generation).toBe(6);
+  });
+
+  it('never re-creates the keys of a purged service for a late event', async () => {
+    await createService();
+    await store.events.append('team-a', 'iris', 1, { step: 'QUEUED' });
+    await store.services.purge('team-a', 'iris', 1);
+    expect(await store.events.append('team-a', 'iris', 1, { step: 'REPLICAS' })).toBe(0);
+    const left = await store.redis.keys(`${redis.prefix}ws:team-a:svc:iris:*`);
+    expect(left).toEqual([]);
+  });
+
+  it('records an event once per once-id, and drops late progress of an applied generation', async () => {
+    await createService({ generation: 2, appliedGeneration: 1 });
+    expect(await store.events.append('team-a', 'iris', 2, { step: 'A' }, { onceId: 'x' })).toBe(1);
+    expect(await store.events.append('team-a', 'iris', 2, { step: 'A' }, { onceId: 'x' })).toBe(0);
+    const late = { unappliedOnly: true };
+    expect(await store.events.append('team-a', 'iris', 1, { step: 'REPLICAS' }, late)).toBe(0);
+    expect(await store.events.append('team-a', 'iris', 2, { step: 'REPLICAS' }, late)).toBe(2);
+    expect((await store.events.read('team-a', 'iris', 2, 0)).events).toHaveLength(2);
+  });
+
+  it('keeps sequence counters for the recent generations only', async () => {
+    await createService();
+    for (let generation = 1; generation <= 40; generation++) {
+      await store.events.append('team-a', 'iris', generation, { step: 'QUEUED' });
+    }
+    const fields = await store.redis.hkeys('ws:team-a:svc:iris:event-seq');
+    expect(fields.length).toBeLessThanOrEqual(9);
+    expect(fields).toContain('40');
+  });
+
+  it('moves a queue event cursor only forward', async () => {
+    expect(await store.cursors.get('q')).toBeUndefined();
+    await store.cursors.advance('q', '1700000000000-5');
+    await store.cursors.advance('q', '1700000000000-4');
+    await store.cursors.advance('q', '999999999999-9');
+    expect(await store.cursors.get('q')).toBe('1700000000000-5');
+    await store.cursors.advance('q', '1700000000001-0');
+    expect(await store.cursors.get('q')).toBe('1700000000001-0');
+    await expect(store.cursors.advance('q', 'garbage')).rejects.toThrow(/stream id/);
   });
 
   it('keeps deployment events per generation, numbered from 1, readable from any point', async () => {
+    await createService({ generation: 2 });
     await store.events.append('team-a', 'iris', 1, { step: 'QUEUED' });
     await store.events.append('team-a', 'iris', 2, { step: 'QUEUED' });
     await store.events.append('team-a', 'iris', 2, { step: 'HEALTHY' });

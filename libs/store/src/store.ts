@@ -4,6 +4,7 @@ import { AuditLog } from './audit.js';
 import { ChangeFeed } from './change-feed.js';
 import { ComputeStore } from './computes.js';
 import { ConnectivityStore } from './connectivity.js';
+import { QueueEventCursors } from './cursors.js';
 import { DeploymentEventLog } from './events.js';
 import { ServiceLogStore } from './logs.js';
 import { connectRedis, guarded, waitUntilReady, type RedisConnectionOptions } from './redis.js';
@@ -25,6 +26,7 @@ export class Store {
   readonly audit: AuditLog;
   readonly signingKeys: SigningKeyStore;
   readonly feed: ChangeFeed;
+  readonly cursors: QueueEventCursors;
 
   protected constructor(
     readonly redis: Redis,
@@ -42,6 +44,7 @@ export class Store {
     this.audit = new AuditLog(redis);
     this.signingKeys = new SigningKeyStore(redis);
     this.feed = new ChangeFeed(redis, keyPrefix);
+    this.cursors = new QueueEventCursors(redis);
   }
 
   /**
