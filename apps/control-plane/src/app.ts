@@ -7,6 +7,7 @@ import { Registry } from 'prom-client';
 import { ensureAdminCredential, loadMasterKeys, loadTokenKeys } from './bootstrap.js';
 import type { ControlPlaneEnv } from './config.js';
 import { ComputeQueues } from './deployments/compute-queues.js';
+import { DeploymentReconciler } from './deployments/reconciler.js';
 import { DeploymentTracker } from './deployments/tracker.js';
 import { RpcMetrics } from './rpc/metrics.js';
 import { startServer, type ControlPlaneServer } from './server.js';
@@ -53,13 +54,23 @@ export async function startControlPlane(
   const tracker = new DeploymentTracker(store, log.child({ component: 'tracker' }));
   // BullMQ keys share the state store's prefix, without its trailing ':' (BullMQ adds it).
   const queues = new ComputeQueues(
-    { redisUrl: env.REDIS_URL, prefix: `${env.SKIFF_REDIS_PREFIX.replace(/:$/, '')}:bull`, log },
+    {
+      redisUrl: env.REDIS_URL,
+      prefix: `${env.SKIFF_REDIS_PREFIX.replace(/:$/, '')}:bull`,
+      cursors: store.cursors,
+      log,
+    },
     tracker.onJobEvent,
   );
-  for (const workspace of await store.workspaces.list()) {
-    for (const compute of await store.computes.list(workspace.name))
-      await queues.watch(workspace.name, compute.name);
-  }
+  // Watches every compute target and settles what happened while no control plane listened.
+  const reconciler = new DeploymentReconciler(
+    store,
+    queues,
+    tracker,
+    log.child({ component: 'reconciler' }),
+    env.SKIFF_RECONCILE_SECONDS * 1_000,
+  );
+  reconciler.start();
 
   const registry = new Registry();
   const server = await startServer(
@@ -94,6 +105,8 @@ export async function startControlPlane(
     stop: async () => {
       clearInterval(refresh);
       await server.close(env.SKIFF_SHUTDOWN_GRACE_SECONDS * 1_000);
+      tracker.stop();
+      await reconciler.stop();
       await queues.close();
       await artifacts.close();
       await store.close();

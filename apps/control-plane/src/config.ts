@@ -60,6 +60,12 @@ export const controlPlaneEnv = z.object({
     .int()
     .positive()
     .default(8 * 1024 ** 3),
+  /**
+   * How often the reconciler re-reads the queue state of every Transitioning or Deleting
+   * service and watches newly attached compute targets (job events make it faster; this makes
+   * it certain).
+   */
+  SKIFF_RECONCILE_SECONDS: z.coerce.number().min(0.1).max(3_600).default(5),
   /** Seconds to let in-flight RPCs finish on SIGTERM before cancelling them. */
   SKIFF_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).default(10),
   SKIFF_LOG_LEVEL: z

@@ -90,7 +90,7 @@ export class Deployer {
     const desired = deployment.numReplicas ?? deployment.autoScaler.minReplicas;
     let newGeneration = false;
 
-    const record = await store.services.mutate(workspace, name, (current) => {
+    const record = await store.services.mutate(workspace, name, (current, history) => {
       newGeneration = false;
       if (current?.state === 'deleting') {
         throw new FailedPreconditionError(
@@ -135,7 +135,8 @@ export class Deployer {
         compute,
         spec: specJson,
         specHash,
-        generation: (current?.generation ?? 0) + 1,
+        // A new service of a deleted one's name continues its generations (job ids stay unique).
+        generation: (current?.generation ?? history.lastGeneration) + 1,
         appliedGeneration: current?.appliedGeneration ?? 0,
         state: 'transitioning',
         authMode,
@@ -164,7 +165,10 @@ export class Deployer {
     return { record, operationId: jobId, newGeneration };
   }
 
-  /** Marks a service for deletion and enqueues its delete job (idempotent). */
+  /**
+   * Marks a service for deletion and enqueues its delete job (idempotent); asking again while
+   * it is Deleting retries a delete job that failed.
+   */
   async delete(
     workspace: string,
     name: string,
@@ -177,12 +181,13 @@ export class Deployer {
       return { ...current, state: 'deleting', updatedAt: now.toISOString(), updatedBy: principal };
     });
     if (!record) throw new NotFoundError(`webservice '${name}' not found`, { field: 'name' });
-    const { jobId } = await this.queues.enqueue(record.compute, {
+    const { jobId, created } = await this.queues.enqueue(record.compute, {
       kind: 'delete',
       workspace,
       service: name,
       generation: record.generation,
     });
+    if (!created) await this.queues.retryFailed({ workspace, compute: record.compute }, jobId);
     return { record, operationId: jobId };
   }
 

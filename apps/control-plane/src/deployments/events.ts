@@ -1,4 +1,4 @@
-import type { Store } from '@skiff/store';
+import type { AppendOptions, Store } from '@skiff/store';
 
 /** The API's DeploymentEvent without generation and sequence (the store assigns those). */
 export interface EventBody {
@@ -15,20 +15,26 @@ export const serviceTopic = (workspace: string, service: string) => `svc:${works
 /** Topic of a service's logs. */
 export const logTopic = (workspace: string, service: string) => `logs:${workspace}/${service}`;
 
-/** Appends a deployment event and tells watchers. */
+/**
+ * Appends a deployment event and tells watchers. Nothing is appended for a service that is
+ * gone, nor twice for one `onceId` (see {@link AppendOptions}).
+ */
 export async function recordEvent(
   store: Store,
   workspace: string,
   service: string,
   generation: number,
   body: EventBody,
+  options: AppendOptions = {},
 ): Promise<void> {
   // Stored in the API's JSON mapping of DeploymentEvent: the oneof detail sits at the top.
   const { detail, ...rest } = body;
-  await store.events.append(workspace, service, generation, {
-    ...rest,
-    ...detail,
-    time: new Date().toISOString(),
-  });
-  await store.feed.publish(serviceTopic(workspace, service));
+  const sequence = await store.events.append(
+    workspace,
+    service,
+    generation,
+    { ...rest, ...detail, time: new Date().toISOString() },
+    options,
+  );
+  if (sequence > 0) await store.feed.publish(serviceTopic(workspace, service));
 }

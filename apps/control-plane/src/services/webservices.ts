@@ -331,12 +331,14 @@ async function follow(
     while (!context.signal.aborted) {
       if (await step()) return;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, POLL_MS);
+        // Every way out removes the abort listener: a stream that polls for hours adds none.
         const done = () => {
           clearTimeout(timer);
           context.signal.removeEventListener('abort', done);
+          wake = undefined;
           resolve();
         };
+        const timer = setTimeout(done, POLL_MS);
         wake = done;
         context.signal.addEventListener('abort', done, { once: true });
       });
