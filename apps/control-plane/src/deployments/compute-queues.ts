@@ -137,12 +137,15 @@ export class ComputeQueues {
       ...(after === undefined ? {} : { after }),
       onError: (error) => log.warn({ err: error }, 'queue events connection error'),
     });
-    const handled = new HandledPrefix((id) =>
-      cursors.advance(name, id).catch((error: unknown) =>
-        // A cursor left behind only means replaying (idempotent) events after a restart.
-        log.warn({ err: error }, 'could not save the queue event cursor'),
-      ),
-    );
+    const handled = new HandledPrefix((id) => {
+      // Out-of-order writes are harmless: the cursor only moves forward. One left behind
+      // only means replaying (idempotent) events after a restart.
+      cursors
+        .advance(name, id)
+        .catch((error: unknown) =>
+          log.warn({ err: error }, 'could not save the queue event cursor'),
+        );
+    });
     const deliver = (event: JobEvent) => {
       handled.received(event.eventId);
       this.listener(workspace, compute, event)
