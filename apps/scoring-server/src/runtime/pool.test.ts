@@ -1,15 +1,28 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { WorkerPool, type ScoringWorker } from './pool.js';
-import { InitError, ScoringTimeoutError, type ScoreRequest, type ScoreResponse } from './types.js';
+import {
+  InitError,
+  ScoringTimeoutError,
+  WorkerExitedError,
+  type ScoreRequest,
+  type ScoreResponse,
+} from './types.js';
 
-/** A worker whose run() settles when the test says so. */
+/**
+ * A worker whose run() settles when the test says so. It dies the way the real ones do: the
+ * request it holds is rejected first, and `exited` resolves after (python-worker.ts and
+ * js-worker.ts do both in their exit handler, in that order); kill() takes effect a moment
+ * later, as a signal or Worker#terminate() does.
+ */
 class ControlledWorker implements ScoringWorker {
   readonly ready: Promise<{ rawHttp: boolean; inputSchema: unknown; outputSchema: unknown }>;
   readonly exited: Promise<void>;
   readonly calls: { request: ScoreRequest; answer: (r: ScoreResponse) => void }[] = [];
   killed = false;
+  dead = false;
   private exit!: () => void;
+  private pending: ((error: Error) => void) | undefined;
 
   constructor(
     readonly id: number,
@@ -22,10 +35,28 @@ class ControlledWorker implements ScoringWorker {
     this.exited = new Promise((resolve) => (this.exit = resolve));
   }
   score(request: ScoreRequest): Promise<ScoreResponse> {
-    return new Promise((resolve) => this.calls.push({ request, answer: resolve }));
+    return new Promise((resolve, reject) => {
+      this.calls.push({
+        request,
+        answer: (response) => {
+          this.pending = undefined;
+          resolve(response);
+        },
+      });
+      // A dead worker takes the request and never answers, as a closed pipe would.
+      if (!this.dead) this.pending = reject;
+    });
   }
   kill(): void {
     this.killed = true;
+    setImmediate(() => this.die());
+  }
+  /** The process or thread ends (crash, os._exit, or the kill arriving). */
+  die(): void {
+    if (this.dead) return;
+    this.dead = true;
+    this.pending?.(new WorkerExitedError('the worker exited'));
+    this.pending = undefined;
     this.exit();
   }
 }
@@ -74,7 +105,7 @@ describe('WorkerPool', () => {
       silent,
     );
     await pool.start();
-    void pool.score(request('long'), 60_000);
+    pool.score(request('long'), 60_000).catch(() => undefined); // rejected by stop()
     await expect(pool.score(request('queued'), 5)).rejects.toBeInstanceOf(ScoringTimeoutError);
     expect(made).toHaveLength(1);
     expect(made[0]!.killed).toBe(false);
@@ -104,6 +135,103 @@ describe('WorkerPool', () => {
     made[1]!.calls[0]!.answer(ok('fresh'));
     expect((await next).body.toString()).toBe('fresh');
     await pool.stop();
+  });
+
+  it('gives a request queued behind a worker that died in run() to its replacement', async () => {
+    const made: ControlledWorker[] = [];
+    const restarts: string[] = [];
+    const pool = new WorkerPool(
+      1,
+      () => {
+        const worker = new ControlledWorker(made.length);
+        made.push(worker);
+        return worker;
+      },
+      silent,
+      { workerRestarted: (reason) => restarts.push(reason) },
+    );
+    await pool.start();
+    const dies = pool.score(request('dies'), 60_000);
+    const queued = pool.score(request('queued'), 60_000);
+    queued.catch(() => undefined); // asserted below; a wrong pool rejects it early
+    await tick();
+    made[0]!.die();
+    await expect(dies).rejects.toBeInstanceOf(WorkerExitedError);
+    await tick();
+    expect(made[0]!.calls.map((c) => c.request.requestId)).toEqual(['dies']);
+    expect(made).toHaveLength(2);
+    expect(restarts).toEqual(['exited']);
+    made[1]!.calls[0]!.answer(ok('served by the replacement'));
+    expect((await queued).body.toString()).toBe('served by the replacement');
+    await pool.stop();
+  });
+
+  it('replaces a worker that died while idle, and serves the next request on the new one', async () => {
+    const made: ControlledWorker[] = [];
+    const pool = new WorkerPool(
+      1,
+      () => {
+        const worker = new ControlledWorker(made.length);
+        made.push(worker);
+        return worker;
+      },
+      silent,
+    );
+    await pool.start();
+    made[0]!.die();
+    await tick();
+    expect(made).toHaveLength(2);
+    const next = pool.score(request('next'), 60_000);
+    await tick();
+    made[1]!.calls[0]!.answer(ok('fresh'));
+    expect((await next).body.toString()).toBe('fresh');
+    await pool.stop();
+  });
+
+  it('ends a replacement worker whose init() failed, and reports the pool unhealthy', async () => {
+    const made: ControlledWorker[] = [];
+    const pool = new WorkerPool(
+      1,
+      () => {
+        const worker = new ControlledWorker(
+          made.length,
+          made.length > 0 ? new InitError('model gone') : undefined,
+        );
+        made.push(worker);
+        return worker;
+      },
+      silent,
+    );
+    await pool.start();
+    await expect(pool.score(request('stuck'), 5)).rejects.toBeInstanceOf(ScoringTimeoutError);
+    await tick();
+    expect(made).toHaveLength(2);
+    expect(pool.healthy).toBe(false);
+    expect(made[1]!.killed).toBe(true);
+    await pool.stop();
+  });
+
+  it('rejects requests in flight and queued with WorkerExitedError on stop()', async () => {
+    const made: ControlledWorker[] = [];
+    const pool = new WorkerPool(
+      1,
+      () => {
+        const worker = new ControlledWorker(made.length);
+        made.push(worker);
+        return worker;
+      },
+      silent,
+    );
+    await pool.start();
+    const running = pool.score(request('running'), 60_000);
+    const queued = pool.score(request('queued'), 60_000);
+    await tick();
+    const outcomes = Promise.allSettled([running, queued]);
+    await pool.stop();
+    const [a, b] = await outcomes;
+    expect(a.status === 'rejected' && a.reason).toBeInstanceOf(WorkerExitedError);
+    expect(b.status === 'rejected' && b.reason).toBeInstanceOf(WorkerExitedError);
+    expect(made).toHaveLength(1);
   });
 
   it('fails start() with the InitError of a worker whose init() failed', async () => {

@@ -138,6 +138,13 @@ export class WorkerPool implements ScoringRuntime {
     // A late answer from a worker that was already replaced changes nothing.
     if (slot.worker !== worker || slot.state !== 'busy') return;
     delete slot.job;
+    if (outcome instanceof WorkerExitedError) {
+      // A dying worker fails its request before its `exited` settles: marking the slot idle
+      // here would hand the next queued request to the dead worker.
+      this.log.error({ worker: slot.index }, 'entry script worker exited unexpectedly');
+      this.replace(slot, 'exited');
+      return;
+    }
     slot.state = 'idle';
     this.dispatch();
   }
@@ -205,6 +212,8 @@ export class WorkerPool implements ScoringRuntime {
         // init() worked once and fails now: this replica cannot serve reliably any more.
         this.broken = true;
         slot.state = 'dead';
+        // A Python runner exits after init() failed; a JS thread would stay alive, idle.
+        worker.kill();
         this.log.error(
           { worker: slot.index, err: error },
           'a replacement worker failed init(); the replica is no longer live',
