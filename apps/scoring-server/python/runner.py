@@ -37,13 +37,17 @@ def read_exact(stream, length):
 
 
 def read_frame(stream):
+    """The next (header, body), or None at the end of the stream, even in mid-frame."""
     prefix = read_exact(stream, PREFIX.size)
     if prefix is None:
         return None
     header_length, body_length = PREFIX.unpack(prefix)
-    header = json.loads(read_exact(stream, header_length).decode("utf-8"))
+    header = read_exact(stream, header_length)
     body = read_exact(stream, body_length) if body_length else b""
-    return header, body
+    if header is None or body is None:
+        # The server closed fd 3 part-way through a frame: there is no request to answer.
+        return None
+    return json.loads(header.decode("utf-8")), body
 
 
 def write_frame(stream, header, body=b""):

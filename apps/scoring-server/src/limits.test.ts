@@ -1,5 +1,6 @@
 // Limits of one replica, through the real server and a Python worker: concurrency, body size,
 // scoring timeout, graceful stop, data collection.
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +28,25 @@ async function inFlight(replica: ReplicaProcess, n: number): Promise<void> {
     if (new RegExp(`skiff_scoring_in_flight_requests\\{[^}]*\\} ${n}\\n`).test(text)) return;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/** True while `pid` runs (a zombie waiting for its parent to reap it counts as gone). */
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** Polls until `pid` has ended; a process that never ends fails the test by its timeout. */
+async function gone(pid: number): Promise<void> {
+  while (running(pid)) await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
 describe('replica limits', () => {
@@ -80,6 +100,57 @@ describe('replica limits', () => {
       () => replica.logs.filter((l) => l.msg?.startsWith('behaviours: init done')).length === 2,
     );
     expect((await score(replica, { action: 'echo' })).status).toBe(200);
+  });
+
+  it('serves a request queued behind a worker that dies in run() on the replacement', async () => {
+    const replica = await startReplica(
+      { SKIFF_ENTRY_SCRIPT: BEHAVIOURS, SKIFF_WORKERS: '1', SKIFF_MAX_CONCURRENT_REQUESTS: '2' },
+      { until: 'ready' },
+    );
+    const release = join(dir, 'release-exit');
+    const dies = score(replica, { action: 'exit', file: release });
+    const queued = score(replica, { action: 'echo' });
+    await inFlight(replica, 2);
+    await writeFile(release, '');
+    expect((await dies).status).toBe(500);
+    const served = await queued;
+    expect(served.status).toBe(200);
+    expect((served.json as { calls: number }).calls).toBe(1); // by the fresh worker
+  });
+
+  it('kills the processes an entry script started with its worker, on recycle and on stop', async () => {
+    const helpers: number[] = [];
+    try {
+      const replica = await startReplica(
+        { SKIFF_ENTRY_SCRIPT: `${FIXTURES}python/spawns.py`, SKIFF_SCORING_TIMEOUT_MS: '800' },
+        { until: 'ready' },
+      );
+      const spawn = async () => {
+        let answer = await score(replica, { action: 'spawn' });
+        // After a recycle the replacement runs init() first; requests meanwhile may time out.
+        while (answer.status === 504) answer = await score(replica, { action: 'spawn' });
+        const { pid } = answer.json as { pid: number };
+        helpers.push(pid);
+        expect(running(pid)).toBe(true);
+        return pid;
+      };
+      const first = await spawn();
+      expect((await score(replica, { action: 'sleep', seconds: 30 })).status).toBe(504);
+      await gone(first);
+      const second = await spawn();
+      replica.child.kill('SIGTERM');
+      // The helper holds the server's log pipes: the server exits only once it is gone.
+      expect(await replica.exited).toEqual({ code: 0, signal: null });
+      await gone(second);
+    } finally {
+      for (const pid of helpers) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    }
   });
 
   it('finishes the request in flight on SIGTERM, refuses new connections, then exits 0', async () => {

@@ -1,6 +1,20 @@
+import { Writable } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encodeFrame, FrameDecoder } from './framing.js';
+import { encodeFrame, FrameDecoder, writeFrame } from './framing.js';
+
+/** A stream that records each call that would become one write(2)/writev(2) on a pipe. */
+class RecordingPipe extends Writable {
+  readonly calls: Buffer[][] = [];
+  override _write(chunk: Buffer, _encoding: string, callback: () => void): void {
+    this.calls.push([chunk]);
+    callback();
+  }
+  override _writev(chunks: { chunk: Buffer }[], callback: () => void): void {
+    this.calls.push(chunks.map(({ chunk }) => chunk));
+    callback();
+  }
+}
 
 const header = fc.dictionary(fc.string(), fc.oneof(fc.string(), fc.integer(), fc.boolean()));
 const body = fc.uint8Array({ maxLength: 300 }).map((bytes) => Buffer.from(bytes));
@@ -23,6 +37,19 @@ describe('frames', () => {
           expect(out.map((f) => [f.header, Buffer.from(f.body)])).toEqual(frames);
         },
       ),
+    );
+  });
+
+  it('go to the pipe in one write, so the reader wakes once per frame', () => {
+    fc.assert(
+      fc.property(header, fc.uint8Array({ maxLength: 100_000 }), (h, bytes) => {
+        const pipe = new RecordingPipe();
+        const body = Buffer.from(bytes);
+        writeFrame(pipe, h, body);
+        expect(pipe.calls).toHaveLength(1);
+        expect(Buffer.concat(pipe.calls[0]!)).toEqual(Buffer.concat(encodeFrame(h, body)));
+      }),
+      { numRuns: 50 },
     );
   });
 

@@ -3,6 +3,8 @@
 // Bodies travel as bytes, not inside the JSON, so a 100 MB request is neither escaped nor
 // copied into a string on its way to the script.
 
+import type { Writable } from 'node:stream';
+
 /** One decoded frame. */
 export interface Frame {
   readonly header: Record<string, unknown>;
@@ -18,6 +20,25 @@ export function encodeFrame(header: object, body: Buffer = Buffer.alloc(0)): Buf
   prefix.writeUInt32BE(json.length, 0);
   prefix.writeUInt32BE(body.length, 4);
   return body.length > 0 ? [prefix, json, body] : [prefix, json];
+}
+
+/** Bodies up to this size are copied into one buffer with the header; larger ones are not. */
+const COPY_LIMIT = 16 * 1024;
+
+/**
+ * Writes one frame to `stream` as a single write: one buffer for a small frame, else one
+ * writev of its parts (cork/uncork). Separate writes would let the reader wake up for the
+ * first 8 bytes alone and read again for the rest, on every request.
+ */
+export function writeFrame(stream: Writable, header: object, body?: Buffer): void {
+  const parts = encodeFrame(header, body);
+  if ((body?.length ?? 0) <= COPY_LIMIT) {
+    stream.write(Buffer.concat(parts));
+    return;
+  }
+  stream.cork();
+  for (const part of parts) stream.write(part);
+  stream.uncork();
 }
 
 /** Reassembles frames from arbitrarily split chunks of a byte stream. */

@@ -6,7 +6,7 @@ import { delimiter } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import { encodeFrame, FrameDecoder, type Frame } from './framing.js';
+import { FrameDecoder, writeFrame, type Frame } from './framing.js';
 import type { ScoringWorker } from './pool.js';
 import { logScriptOutput } from './script-output.js';
 import {
@@ -30,6 +30,8 @@ export interface PythonWorkerOptions {
 }
 
 interface Pending {
+  /** The `id` of the run frame; only a result frame with the same id answers it. */
+  readonly id: number;
   readonly resolve: (response: ScoreResponse) => void;
   readonly reject: (error: Error) => void;
 }
@@ -63,6 +65,7 @@ export function startPythonWorker(options: PythonWorkerOptions): ScoringWorker {
 
   let pending: Pending | undefined;
   let nextId = 0;
+  let groupKilled = false;
   let readySettled = false;
   let resolveReady!: (info: EntryScriptInfo) => void;
   let rejectReady!: (error: Error) => void;
@@ -72,6 +75,21 @@ export function startPythonWorker(options: PythonWorkerOptions): ScoringWorker {
   });
   ready.catch(() => undefined);
 
+  /**
+   * SIGKILL to the worker's whole process group (it leads one: `detached`), so processes the
+   * entry script started die with it instead of holding the server's log pipes open, also when
+   * the worker itself already died. Once only: a group id can be reused once it is empty.
+   */
+  function killGroup(): void {
+    if (groupKilled || child.pid === undefined) return;
+    groupKilled = true;
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // ESRCH: the group is empty already.
+    }
+  }
+
   const decoder = new FrameDecoder();
   results.on('data', (chunk: Buffer) => {
     let frames: Frame[];
@@ -79,7 +97,7 @@ export function startPythonWorker(options: PythonWorkerOptions): ScoringWorker {
       frames = decoder.push(chunk);
     } catch (error) {
       log.error({ err: error }, 'python worker sent a malformed frame; killing it');
-      child.kill('SIGKILL');
+      killGroup();
       return;
     }
     for (const frame of frames) onFrame(frame);
@@ -120,22 +138,29 @@ export function startPythonWorker(options: PythonWorkerOptions): ScoringWorker {
           new InitError(String(header['message']), stringOrUndefined(header['traceback'])),
         );
         return;
-      case 'result': {
-        const current = pending;
-        pending = undefined;
-        current?.resolve({
-          status: Number(header['status'] ?? 200),
-          headers: stringRecord(header['headers']),
-          body,
-        });
-        return;
-      }
+      case 'result':
       case 'error': {
         const current = pending;
+        if (!current || header['id'] !== current.id) {
+          // Only a late answer to a request that was given up on can get here.
+          log.warn(
+            { frame: header['type'], expected: current?.id },
+            `python worker sent a ${header['type']} frame for request id ${String(header['id'])}; ignored`,
+          );
+          return;
+        }
         pending = undefined;
-        current?.reject(
-          new RunError(String(header['message']), stringOrUndefined(header['traceback'])),
-        );
+        if (header['type'] === 'result') {
+          current.resolve({
+            status: Number(header['status'] ?? 200),
+            headers: stringRecord(header['headers']),
+            body,
+          });
+        } else {
+          current.reject(
+            new RunError(String(header['message']), stringOrUndefined(header['traceback'])),
+          );
+        }
         return;
       }
       default:
@@ -148,21 +173,20 @@ export function startPythonWorker(options: PythonWorkerOptions): ScoringWorker {
     exited,
     score(request: ScoreRequest): Promise<ScoreResponse> {
       return new Promise<ScoreResponse>((resolve, reject) => {
-        pending = { resolve, reject };
+        const id = ++nextId;
+        pending = { id, resolve, reject };
         const header = {
           type: 'run',
-          id: ++nextId,
+          id,
           requestId: request.requestId,
           method: request.method,
           url: request.url,
           headers: request.headers,
         };
-        for (const part of encodeFrame(header, request.body)) requests.write(part);
+        writeFrame(requests, header, request.body);
       });
     },
-    kill() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    },
+    kill: killGroup,
   };
 }
 

@@ -2,6 +2,7 @@
 
 import json
 import os
+import struct
 import sys
 import time
 
@@ -34,7 +35,17 @@ def run(raw_data):
             time.sleep(0.01)
         return {"waited": True, "pid": os.getpid()}
     if action == "exit":
+        # With a file: stays in run() until the test creates it, then dies.
+        while "file" in request and not os.path.exists(request["file"]):
+            time.sleep(0.01)
         os._exit(3)
+    if action == "stray":
+        # A result frame for another request id straight onto the result pipe (fd 4), as a late
+        # answer of an earlier request would arrive, before this request's own answer.
+        header = json.dumps({"type": "result", "id": 0, "status": 200, "headers": {}}).encode()
+        body = b'{"stray": true}'
+        os.write(4, struct.pack(">II", len(header), len(body)) + header + body)
+        return {"real": True}
     if action == "size":
         return {"bytes": len(raw_data)}
     raise KeyError(action)
