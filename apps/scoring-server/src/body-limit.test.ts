@@ -1,5 +1,6 @@
 // Request body limits through the real server. Slow-ish: moves about 200 MB over loopback.
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   FIXTURES,
@@ -28,6 +29,7 @@ describe('request bodies', () => {
   });
 
   it('answers 413 from Content-Length alone, before any body byte is sent', async () => {
+    const before = await counted413(replica);
     const { status, body } = await new Promise<{ status: number; body: string }>(
       (resolve, reject) => {
         const req = httpRequest(`${replica.url}/score`, {
@@ -45,36 +47,83 @@ describe('request bodies', () => {
     );
     expect(status).toBe(413);
     expect(JSON.parse(body)).toEqual({ error: `the request body exceeds ${100 * MB} bytes` });
+    expect(await counted413(replica)).toBe(before + 1);
   });
 
   it('answers 413 to an endless chunked body once it passes 100 MB', async () => {
-    // The client never ends the body: a server that waited for the end would never answer.
-    const status = await new Promise<number>((resolve, reject) => {
-      const req = httpRequest(`${replica.url}/score`, { method: 'POST' });
-      const chunk = Buffer.alloc(MB, 0x20);
-      let answered = false;
-      req.on('response', (res) => {
-        answered = true;
-        resolve(res.statusCode ?? 0);
-        res.resume();
-        req.destroy();
-      });
-      req.on('error', (error: NodeJS.ErrnoException) => {
-        if (answered) return;
-        // The server answers 413 and closes the connection without reading the rest; a client
-        // still writing can hit the closed socket before it parses the answer. The metrics
-        // below prove the 413 either way.
-        if (error.code === 'EPIPE' || error.code === 'ECONNRESET') resolve(413);
-        else reject(error);
-      });
-      const pump = () => {
-        while (!answered && req.write(chunk));
-        if (!answered) req.once('drain', pump);
-      };
-      pump();
+    const before = await counted413(replica);
+    // A raw client that never ends the body: a server that waited for the end would never
+    // answer. Only bytes the server really sent count; a connection reset before a 413 arrived
+    // fails the test (the server must let the client read its answer while it still sends).
+    const { received, error } = await new Promise<{ received: string; error?: Error }>(
+      (resolve) => {
+        const socket = connect(replica.port, '127.0.0.1');
+        const chunk = Buffer.concat([
+          Buffer.from(`${MB.toString(16)}\r\n`),
+          Buffer.alloc(MB, 0x20),
+          Buffer.from('\r\n'),
+        ]);
+        let received = '';
+        let answered = false;
+        let failure: Error | undefined;
+        socket.setEncoding('latin1');
+        socket.on('data', (text: string) => {
+          received += text;
+          if (!answered && parseResponse(received)) {
+            answered = true;
+            socket.destroy();
+          }
+        });
+        socket.on('error', (error) => (failure = error));
+        socket.on('close', () => resolve({ received, ...(failure ? { error: failure } : {}) }));
+        socket.write(
+          'POST /score HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n',
+        );
+        const pump = () => {
+          while (!answered && !socket.destroyed && socket.write(chunk));
+          if (!answered && !socket.destroyed) socket.once('drain', pump);
+        };
+        pump();
+      },
+    );
+    const response = parseResponse(received);
+    expect({ status: response?.status, error: error?.message }).toEqual({
+      status: 413,
+      error: undefined,
     });
-    expect(status).toBe(413);
-    const metrics = await (await fetch(`${replica.url}/metrics`)).text();
-    expect(metrics).toMatch(/skiff_scoring_requests_total\{status="413"[^}]*\} 2/);
+    expect(JSON.parse(response?.body ?? '')).toEqual({
+      error: `the request body exceeds ${100 * MB} bytes`,
+    });
+    expect(await counted413(replica)).toBe(before + 1);
   });
 });
+
+/** Status and body of a complete HTTP/1.1 response in `raw`, or undefined while incomplete. */
+function parseResponse(raw: string): { status: number; body: string } | undefined {
+  const end = raw.indexOf('\r\n\r\n');
+  if (end < 0) return undefined;
+  const head = raw.slice(0, end);
+  const status = Number(/^HTTP\/1\.1 (\d{3}) /.exec(head)?.[1]);
+  const rest = raw.slice(end + 4);
+  const length = /\r\ncontent-length: (\d+)/i.exec(head)?.[1];
+  if (length !== undefined) {
+    return rest.length >= Number(length)
+      ? { status, body: rest.slice(0, Number(length)) }
+      : undefined;
+  }
+  if (!/\r\ntransfer-encoding: chunked/i.test(head) || !rest.endsWith('0\r\n\r\n'))
+    return undefined;
+  let body = '';
+  for (let at = 0; ;) {
+    const lineEnd = rest.indexOf('\r\n', at);
+    const size = parseInt(rest.slice(at, lineEnd), 16);
+    if (size === 0) return { status, body };
+    body += rest.slice(lineEnd + 2, lineEnd + 2 + size);
+    at = lineEnd + 2 + size + 2;
+  }
+}
+
+async function counted413(replica: ReplicaProcess): Promise<number> {
+  const text = await (await fetch(`${replica.url}/metrics`)).text();
+  return Number(/skiff_scoring_requests_total\{status="413"[^}]*\} (\d+)/.exec(text)?.[1] ?? 0);
+}

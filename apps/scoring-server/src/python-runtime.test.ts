@@ -1,4 +1,5 @@
 // The real server running Python entry scripts through runner.py (spawns processes).
+import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   EXAMPLES,
@@ -60,6 +61,20 @@ describe('Python entry scripts', () => {
       expect(String(line['traceback'])).toMatch(/Traceback[\s\S]*score\.py[\s\S]*ValueError/);
       // The worker survives an exception: the next request is served.
       expect((await score(replica, { data: [[5.1, 3.5, 1.4, 0.2]] })).status).toBe(200);
+    });
+
+    it('sends every answer with Content-Length, not chunked', async () => {
+      const answers = [
+        await rawExchange(`${replica.url}/score`, 'POST', '{"data": [[5.1, 3.5, 1.4, 0.2]]}'),
+        await rawExchange(`${replica.url}/score`, 'POST', '{"data": [[1, 2]]}'),
+        await rawExchange(`${replica.url}/`, 'GET'),
+        await rawExchange(`${replica.url}/nope`, 'GET'),
+      ];
+      expect(answers.map((a) => a.status)).toEqual([200, 500, 200, 404]);
+      for (const answer of answers) {
+        expect(answer.headers['transfer-encoding']).toBeUndefined();
+        expect(answer.headers['content-length']).toBe(String(answer.body.length));
+      }
     });
 
     it('honours x-ms-client-request-id and returns x-ms-request-id', async () => {
@@ -124,6 +139,21 @@ describe('Python entry scripts', () => {
       const out = await replica.waitForLog((l) => String(l.msg).startsWith('to stdout: hello'));
       const err = await replica.waitForLog((l) => String(l.msg).startsWith('to stderr: hello'));
       expect([out['stream'], err['stream']]).toEqual(['stdout', 'stderr']);
+    } finally {
+      await replica.stop();
+    }
+  });
+
+  it("answers with the result frame of the request's own id, ignoring any other", async () => {
+    const replica = await startReplica(
+      { SKIFF_ENTRY_SCRIPT: `${FIXTURES}python/behaviours.py` },
+      { until: 'ready' },
+    );
+    try {
+      const result = await score(replica, { action: 'stray' });
+      expect([result.status, result.json]).toEqual([200, { real: true }]);
+      await replica.waitForLog((l) => String(l.msg).includes('result frame for request id 0'));
+      expect((await score(replica, { action: 'echo' })).status).toBe(200);
     } finally {
       await replica.stop();
     }
@@ -194,6 +224,29 @@ describe('Python entry scripts', () => {
     }
   });
 });
+
+/** One request over node:http, keeping the raw response headers (fetch hides framing). */
+function rawExchange(
+  url: string,
+  method: string,
+  body?: string,
+): Promise<{
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+      );
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
 
 async function counted(replica: ReplicaProcess, status: string): Promise<number> {
   const text = await (await fetch(`${replica.url}/metrics`)).text();

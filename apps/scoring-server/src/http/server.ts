@@ -95,9 +95,7 @@ export function createScoringHttpServer(options: ScoringHttpOptions): ScoringHtt
       case '/metrics': {
         if (!allow(method, ['GET'], response)) return;
         const text = await options.metrics.registry.metrics();
-        response.writeHead(200, { 'Content-Type': options.metrics.registry.contentType });
-        response.end(text);
-        return;
+        return send(response, 200, options.metrics.registry.contentType, text);
       }
       case '/score': {
         const info = state.phase === 'ready' || state.phase === 'draining' ? state.info : undefined;
@@ -169,7 +167,7 @@ export function createScoringHttpServer(options: ScoringHttpOptions): ScoringHtt
         options.collector.record(collected(ids, status, durationMs, read.body, message));
         return;
       }
-      response.writeHead(result.status, { ...result.headers });
+      response.writeHead(result.status, withContentLength(result.headers, result.body.length));
       response.end(result.body);
       const durationMs = done(result.status);
       options.collector.record(
@@ -233,16 +231,28 @@ function notReadyMessage(state: ReplicaState): string {
 }
 
 /**
- * 413 without reading the rest: the connection is marked for closing, and what the client still
- * sends is discarded (never kept) for a moment so it can read the answer before the socket ends.
+ * 413 without reading the rest. The whole answer goes out at once, but the response is ended
+ * (and so the connection closed, by node:http) only when the client has finished sending or
+ * after REFUSED_LINGER_MS: closing a socket with unread data resets the connection, and a
+ * client still sending would then get the reset instead of the 413. Meanwhile whatever the
+ * client sends is read and discarded, never kept.
  */
 function refuseTooLarge(request: IncomingMessage, response: ServerResponse, limit: number) {
-  response.setHeader('Connection', 'close');
-  sendJson(response, 413, { error: `the request body exceeds ${limit} bytes` });
-  response.on('finish', () => {
-    request.resume();
-    setTimeout(() => request.socket.destroy(), REFUSED_LINGER_MS).unref();
+  const body = Buffer.from(JSON.stringify({ error: `the request body exceeds ${limit} bytes` }));
+  response.writeHead(413, {
+    'Content-Type': 'application/json',
+    'Content-Length': body.length,
+    Connection: 'close',
   });
+  response.write(body);
+  const close = () => {
+    clearTimeout(timer);
+    response.end();
+  };
+  const timer = setTimeout(close, REFUSED_LINGER_MS);
+  request.once('end', close);
+  request.once('close', close);
+  request.resume();
 }
 
 function allow(method: string, allowed: string[], response: ServerResponse): boolean {
@@ -261,11 +271,33 @@ function flatHeaders(request: IncomingMessage): Record<string, string> {
 }
 
 function sendText(response: ServerResponse, status: number, text: string): void {
-  response.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8' });
-  response.end(text);
+  send(response, status, 'text/plain; charset=utf-8', text);
 }
 
 function sendJson(response: ServerResponse, status: number, value: unknown): void {
-  response.writeHead(status, { 'Content-Type': 'application/json' });
-  response.end(JSON.stringify(value));
+  send(response, status, 'application/json', JSON.stringify(value));
+}
+
+/**
+ * With Content-Length: after writeHead() node:http would frame the body as chunked, which
+ * costs the client a chunk parser and the wire a terminating chunk on every answer.
+ */
+function send(response: ServerResponse, status: number, contentType: string, text: string) {
+  const body = Buffer.from(text, 'utf8');
+  response.writeHead(status, { 'Content-Type': contentType, 'Content-Length': body.length });
+  response.end(body);
+}
+
+/** The script's headers with Content-Length set to the body's (its own framing headers dropped). */
+function withContentLength(
+  headers: Readonly<Record<string, string>>,
+  length: number,
+): Record<string, string | number> {
+  const out: Record<string, string | number> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    const lower = name.toLowerCase();
+    if (lower !== 'content-length' && lower !== 'transfer-encoding') out[name] = value;
+  }
+  out['Content-Length'] = length;
+  return out;
 }
