@@ -41,6 +41,8 @@ export interface QueueEventsOptions {
  * deterministic ids, so enqueueing is idempotent; agents consume with {@link startComputeWorker}.
  */
 export class ComputeQueue {
+  private readonly eventConnections = new Map<QueueEvents, Redis>();
+
   protected constructor(
     readonly name: string,
     private readonly queue: Queue<ComputeJob>,
@@ -104,6 +106,18 @@ export class ComputeQueue {
     return { state: 'pending' };
   }
 
+  /** The id of the newest event in this queue's event stream ('0-0' when there is none). */
+  async lastEventId(): Promise<string> {
+    const newest = await this.connection.xrevrange(
+      `${this.queue.qualifiedName}:events`,
+      '+',
+      '-',
+      'COUNT',
+      1,
+    );
+    return newest[0]?.[0] ?? '0-0';
+  }
+
   /** Jobs not yet finished: waiting, delayed or active. */
   async pendingCount(): Promise<number> {
     return this.queue.getJobCountByTypes('waiting', 'delayed', 'active', 'prioritized');
@@ -121,16 +135,41 @@ export class ComputeQueue {
     });
     const onError = options.onError ?? (() => undefined);
     connection.on('error', onError);
+
     const events = new QueueEvents(this.name, {
       connection,
       prefix: this.queue.opts.prefix ?? 'skiff',
       ...(options.after === undefined ? {} : { lastEventId: options.after }),
     });
     events.on('error', onError);
+    this.eventConnections.set(events, connection);
     return events;
   }
 
+  /**
+   * Closes QueueEvents made by {@link events}. BullMQ's own close() can wait forever once
+   * its connection has lost Redis (seen with BullMQ 6.7): this one waits at most `timeoutMs`
+   * (default 2000), then drops the connection.
+   */
+  async closeEvents(events: QueueEvents, timeoutMs = 2_000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const closed = await Promise.race([
+      events.close().then(() => true),
+      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    if (!closed) {
+      const connection = this.eventConnections.get(events);
+      connection?.removeAllListeners('error');
+      connection?.on('error', () => undefined);
+      connection?.disconnect();
+    }
+    this.eventConnections.delete(events);
+  }
+
+  /** Closes the queue and every QueueEvents it made. */
   async close(): Promise<void> {
+    await Promise.all([...this.eventConnections.keys()].map((events) => this.closeEvents(events)));
     await this.queue.close();
     this.connection.disconnect();
   }

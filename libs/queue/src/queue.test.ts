@@ -113,6 +113,7 @@ describe('compute queue', () => {
   });
 
   it('resumes events after a stream id, so events sent while nobody listened are not lost', async () => {
+    expect(await queue.lastEventId()).toBe('0-0');
     const first = queue.events();
     await first.waitUntilReady();
     const seenFirst: string[] = [];
@@ -134,6 +135,7 @@ describe('compute queue', () => {
     while ((await queue.status('deploy.team-a.iris.4'))?.state !== 'completed') {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
+    expect(await queue.lastEventId()).not.toBe(cursor);
     const resumed = queue.events({ after: cursor });
     const seen = new Promise<string>((resolve) =>
       resumed.on('completed', ({ jobId }) => resolve(jobId)),
@@ -186,11 +188,8 @@ describe('compute queue', () => {
     for (let i = 0; i < 100 && errors.length === 0; i++) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    // BullMQ's close() waits for Redis: bring it back, then close.
-    const back = await startRedisServer({ port: own.port });
-    await events.close();
+    await ownQueue.closeEvents(events);
     await ownQueue.close();
-    await back.stop();
     const printed = unhandled.mock.calls.map((args) => args.join(' '));
     unhandled.mockRestore();
     expect(printed.filter((line) => line.includes('Unhandled error event'))).toEqual([]);

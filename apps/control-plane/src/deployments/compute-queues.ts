@@ -126,15 +126,21 @@ export class ComputeQueues {
     const { cursors } = this.options;
     const log = this.options.log.child({ workspace, compute });
     const name = computeQueueName(workspace, compute);
-    const after = await cursors.get(name);
     const queue = await ComputeQueue.connect({
       redisUrl: this.options.redisUrl,
       prefix: this.options.prefix,
       workspace,
       compute,
     });
+    // The first control plane to watch a queue sets its cursor: from then on, every event is
+    // handled by someone, even one sent while all control planes were down.
+    let after = await cursors.get(name);
+    if (after === undefined) {
+      after = await queue.lastEventId();
+      await cursors.advance(name, after);
+    }
     const events = queue.events({
-      ...(after === undefined ? {} : { after }),
+      after,
       onError: (error) => log.warn({ err: error }, 'queue events connection error'),
     });
     const handled = new HandledPrefix((id) => {
@@ -174,6 +180,5 @@ export class ComputeQueues {
 const keyOf = (workspace: string, compute: string) => `${workspace}/${compute}`;
 
 async function close(entry: Watched): Promise<void> {
-  await entry.events.close();
-  await entry.queue.close();
+  await entry.queue.close(); // closes its events too, bounded in time
 }
