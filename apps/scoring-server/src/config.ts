@@ -41,7 +41,10 @@ export interface ScoringServerConfig {
   readonly host: string;
   readonly port: number;
   readonly maxConcurrentRequests: number;
-  /** Worker processes/threads running the entry script; each runs one `run()` at a time. */
+  /**
+   * Worker processes/threads running the entry script. A Python process runs one `run()` at a
+   * time; a JS thread takes up to ceil(maxConcurrentRequests / workers) at once.
+   */
   readonly workers: number;
   readonly scoringTimeoutMs: number;
   readonly maxBodyBytes: number;

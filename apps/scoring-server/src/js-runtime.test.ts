@@ -45,9 +45,7 @@ describe('JavaScript entry scripts', () => {
 
   describe('with a script that can misbehave on request', () => {
     let replica: ReplicaProcess;
-    let dir: string;
     beforeAll(async () => {
-      dir = await mkdtemp(join(tmpdir(), 'skiff-js-test-'));
       replica = await startReplica(
         {
           SKIFF_ENTRY_SCRIPT: `${FIXTURES}js/behaviours.mjs`,
@@ -57,10 +55,7 @@ describe('JavaScript entry scripts', () => {
         { until: 'ready' },
       );
     });
-    afterAll(async () => {
-      await replica.stop();
-      await rm(dir, { recursive: true, force: true });
-    });
+    afterAll(() => replica.stop());
 
     it('runs async run() and returns its value as JSON', async () => {
       const result = await score(replica, { action: 'echo', n: 1 });
@@ -100,14 +95,41 @@ describe('JavaScript entry scripts', () => {
       const err = await replica.waitForLog((l) => l.msg === 'to stderr: from-js');
       expect(err).toMatchObject({ source: 'entry-script', stream: 'stderr' });
     });
+  });
 
-    it('serves a second request while the first one waits inside run()', async () => {
+  describe('with one thread for two concurrent requests (SKIFF_WORKERS=1)', () => {
+    let replica: ReplicaProcess;
+    let dir: string;
+    beforeAll(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'skiff-js-test-'));
+      replica = await startReplica(
+        {
+          SKIFF_ENTRY_SCRIPT: `${FIXTURES}js/behaviours.mjs`,
+          SKIFF_WORKERS: '1',
+          SKIFF_MAX_CONCURRENT_REQUESTS: '2',
+        },
+        { until: 'ready' },
+      );
+    });
+    afterAll(async () => {
+      await replica.stop();
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    it('serves a second request while the first one waits inside run(), on the same thread', async () => {
       const file = join(dir, 'release-io');
       const waiting = score(replica, { action: 'wait', file });
+      // The first request must be inside run() before the second arrives.
+      await replica.waitForLog((l) => String(l.msg).startsWith('behaviours: waiting'));
       const echo = await score(replica, { action: 'echo' });
       expect(echo.status).toBe(200);
       await writeFile(file, '');
-      expect((await waiting).json).toMatchObject({ waited: true });
+      const waited = await waiting;
+      expect(waited.json).toMatchObject({ waited: true });
+      const threads = [waited, echo].map((r) => (r.json as { threadId: number }).threadId);
+      expect(threads[0]).toBe(threads[1]);
+      const inits = replica.logs.filter((l) => l.msg?.startsWith('behaviours: init done'));
+      expect(inits).toHaveLength(1);
     });
   });
 

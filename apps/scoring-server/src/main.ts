@@ -121,10 +121,18 @@ function createRuntime(
       events,
     );
   }
+  // Fewer threads than concurrent requests: each thread takes its share at once, so async
+  // run()s that wait on I/O do not queue behind each other.
+  const capacity = Math.ceil(config.maxConcurrentRequests / config.workers);
   return new WorkerPool(
     config.workers,
     (index) =>
-      startJsWorker({ entryScript: files.entryScript, env, log: log.child({ worker: index }) }),
+      startJsWorker({
+        entryScript: files.entryScript,
+        capacity,
+        env,
+        log: log.child({ worker: index }),
+      }),
     log,
     events,
   );

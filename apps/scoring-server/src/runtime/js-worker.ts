@@ -19,6 +19,11 @@ const JSON_HEADERS = { 'Content-Type': 'application/json' };
 
 export interface JsWorkerOptions {
   readonly entryScript: string;
+  /**
+   * Requests the thread takes at once. Above one, async `run()`s interleave on the thread's
+   * event loop; a synchronous `run()` still runs one at a time.
+   */
+  readonly capacity: number;
   readonly env: NodeJS.ProcessEnv;
   readonly log: Logger;
 }
@@ -40,8 +45,10 @@ export function startJsWorker(options: JsWorkerOptions): ScoringWorker {
   logScriptOutput(worker.stdout, 'stdout', options.log);
   logScriptOutput(worker.stderr, 'stderr', options.log);
 
-  let pending:
-    { resolve: (r: ScoreResponse) => void; reject: (e: Error) => void; id: number } | undefined;
+  const pending = new Map<
+    number,
+    { resolve: (r: ScoreResponse) => void; reject: (e: Error) => void }
+  >();
   let nextId = 0;
   let readySettled = false;
   let resolveReady!: (info: EntryScriptInfo) => void;
@@ -68,9 +75,9 @@ export function startJsWorker(options: JsWorkerOptions): ScoringWorker {
         return;
       case 'result':
       case 'error': {
-        const current = pending;
-        if (!current || current.id !== message.id) return;
-        pending = undefined;
+        const current = pending.get(message.id);
+        if (!current) return;
+        pending.delete(message.id);
         if (message.type === 'result') {
           current.resolve({ status: 200, headers: JSON_HEADERS, body: Buffer.from(message.body) });
         } else {
@@ -90,8 +97,10 @@ export function startJsWorker(options: JsWorkerOptions): ScoringWorker {
           new InitError(`the script thread exited (code ${code}) before init() finished`),
         );
       }
-      pending?.reject(new WorkerExitedError(`the script thread exited (code ${code})`));
-      pending = undefined;
+      for (const { reject } of pending.values()) {
+        reject(new WorkerExitedError(`the script thread exited (code ${code})`));
+      }
+      pending.clear();
       resolve();
     });
   });
@@ -99,10 +108,11 @@ export function startJsWorker(options: JsWorkerOptions): ScoringWorker {
   return {
     ready,
     exited,
+    capacity: options.capacity,
     score(request: ScoreRequest): Promise<ScoreResponse> {
       return new Promise<ScoreResponse>((resolve, reject) => {
         const id = ++nextId;
-        pending = { resolve, reject, id };
+        pending.set(id, { resolve, reject });
         worker.postMessage({ id, rawData: request.body.toString('utf8') });
       });
     },

@@ -22,11 +22,12 @@ class ControlledWorker implements ScoringWorker {
   killed = false;
   dead = false;
   private exit!: () => void;
-  private pending: ((error: Error) => void) | undefined;
+  private readonly pending = new Set<(error: Error) => void>();
 
   constructor(
     readonly id: number,
     initError?: Error,
+    readonly capacity = 1,
   ) {
     this.ready = initError
       ? Promise.reject(initError)
@@ -39,12 +40,12 @@ class ControlledWorker implements ScoringWorker {
       this.calls.push({
         request,
         answer: (response) => {
-          this.pending = undefined;
+          this.pending.delete(reject);
           resolve(response);
         },
       });
       // A dead worker takes the request and never answers, as a closed pipe would.
-      if (!this.dead) this.pending = reject;
+      if (!this.dead) this.pending.add(reject);
     });
   }
   kill(): void {
@@ -55,8 +56,8 @@ class ControlledWorker implements ScoringWorker {
   die(): void {
     if (this.dead) return;
     this.dead = true;
-    this.pending?.(new WorkerExitedError('the worker exited'));
-    this.pending = undefined;
+    for (const reject of this.pending) reject(new WorkerExitedError('the worker exited'));
+    this.pending.clear();
     this.exit();
   }
 }
@@ -232,6 +233,54 @@ describe('WorkerPool', () => {
     expect(a.status === 'rejected' && a.reason).toBeInstanceOf(WorkerExitedError);
     expect(b.status === 'rejected' && b.reason).toBeInstanceOf(WorkerExitedError);
     expect(made).toHaveLength(1);
+  });
+
+  it('gives a worker as many requests at once as its capacity, and queues the rest', async () => {
+    const made: ControlledWorker[] = [];
+    const pool = new WorkerPool(
+      1,
+      () => {
+        const worker = new ControlledWorker(made.length, undefined, 2);
+        made.push(worker);
+        return worker;
+      },
+      silent,
+    );
+    await pool.start();
+    const a = pool.score(request('a'), 60_000);
+    const b = pool.score(request('b'), 60_000);
+    const c = pool.score(request('c'), 60_000);
+    await tick();
+    expect(made[0]!.calls.map((call) => call.request.requestId)).toEqual(['a', 'b']);
+    made[0]!.calls[1]!.answer(ok('B'));
+    expect((await b).body.toString()).toBe('B');
+    await tick();
+    expect(made[0]!.calls.map((call) => call.request.requestId)).toEqual(['a', 'b', 'c']);
+    made[0]!.calls[0]!.answer(ok('A'));
+    made[0]!.calls[2]!.answer(ok('C'));
+    expect([(await a).body.toString(), (await c).body.toString()]).toEqual(['A', 'C']);
+    await pool.stop();
+  });
+
+  it('fails the other requests of a shared worker that is replaced after a timeout', async () => {
+    const made: ControlledWorker[] = [];
+    const pool = new WorkerPool(
+      1,
+      () => {
+        const worker = new ControlledWorker(made.length, undefined, 2);
+        made.push(worker);
+        return worker;
+      },
+      silent,
+    );
+    await pool.start();
+    const other = pool.score(request('other'), 60_000);
+    other.catch(() => undefined);
+    await expect(pool.score(request('stuck'), 5)).rejects.toBeInstanceOf(ScoringTimeoutError);
+    await expect(other).rejects.toBeInstanceOf(WorkerExitedError);
+    expect(made[0]!.killed).toBe(true);
+    expect(made).toHaveLength(2);
+    await pool.stop();
   });
 
   it('fails start() with the InitError of a worker whose init() failed', async () => {

@@ -1,8 +1,9 @@
-// A fixed number of workers, each running one `run()` at a time. A request that finds every
-// worker busy waits in arrival order (only possible when workers < max concurrent requests);
-// a request past its deadline is answered 504 and, if a worker holds it, that worker is killed
-// and replaced, because neither a Python call nor a synchronous JS loop can be interrupted from
-// outside without ending the process or thread that runs it.
+// A fixed number of workers, each running at most `capacity` `run()`s at once (one for a Python
+// process; a JS thread may interleave several async ones). A request that finds every worker
+// full waits in arrival order (only possible when the workers' capacity is below the max
+// concurrent requests); a request past its deadline is answered 504 and, if a worker holds it,
+// that worker is killed and replaced, because neither a Python call nor a synchronous JS loop
+// can be interrupted from outside without ending the process or thread that runs it.
 import type { Logger } from 'pino';
 import {
   InitError,
@@ -18,9 +19,14 @@ import {
 export interface ScoringWorker {
   /** Settles when `init()` has finished (resolves) or failed (rejects with InitError). */
   readonly ready: Promise<EntryScriptInfo>;
-  /** Resolves when the worker is gone, for whatever reason. */
+  /**
+   * Resolves when the worker is gone, for whatever reason. Requests it still held are rejected
+   * with WorkerExitedError before this resolves.
+   */
   readonly exited: Promise<void>;
-  /** Runs one request; never called again before the previous call settled. */
+  /** `score()` calls it takes at once; never called more often before earlier calls settled. */
+  readonly capacity: number;
+  /** Runs one request. */
   score(request: ScoreRequest): Promise<ScoreResponse>;
   /** Ends the worker now, even in the middle of `run()`. */
   kill(): void;
@@ -46,8 +52,9 @@ interface Job {
 interface Slot {
   readonly index: number;
   worker: ScoringWorker;
-  state: 'starting' | 'idle' | 'busy' | 'dead';
-  job?: Job;
+  state: 'starting' | 'ready' | 'dead';
+  /** Requests the worker holds now. */
+  readonly jobs: Set<Job>;
 }
 
 /** {@link ScoringRuntime} over `size` workers made by `factory`. */
@@ -70,7 +77,7 @@ export class WorkerPool implements ScoringRuntime {
 
   async start(): Promise<EntryScriptInfo> {
     for (let index = 0; index < this.size; index++) {
-      this.slots.push({ index, worker: this.factory(index), state: 'starting' });
+      this.slots.push({ index, worker: this.factory(index), state: 'starting', jobs: new Set() });
     }
     for (const slot of this.slots) this.watch(slot);
     const results = await Promise.allSettled(this.slots.map((slot) => slot.worker.ready));
@@ -80,7 +87,7 @@ export class WorkerPool implements ScoringRuntime {
       const reason: unknown = failure.reason;
       throw reason instanceof InitError ? reason : new InitError(String(reason));
     }
-    for (const slot of this.slots) slot.state = 'idle';
+    for (const slot of this.slots) slot.state = 'ready';
     const first = results[0];
     return first?.status === 'fulfilled'
       ? first.value
@@ -117,12 +124,11 @@ export class WorkerPool implements ScoringRuntime {
 
   private dispatch(): void {
     while (this.queue.length > 0) {
-      const slot = this.slots.find((candidate) => candidate.state === 'idle');
+      const slot = this.leastLoaded();
       if (!slot) return;
       const job = this.queue.shift();
       if (!job) return;
-      slot.state = 'busy';
-      slot.job = job;
+      slot.jobs.add(job);
       job.slot = slot;
       const worker = slot.worker;
       worker.score(job.request).then(
@@ -133,19 +139,27 @@ export class WorkerPool implements ScoringRuntime {
     }
   }
 
+  /** The ready worker with room for one more request and the fewest in hand (spreads load). */
+  private leastLoaded(): Slot | undefined {
+    let best: Slot | undefined;
+    for (const slot of this.slots) {
+      if (slot.state !== 'ready' || slot.jobs.size >= slot.worker.capacity) continue;
+      if (!best || slot.jobs.size < best.jobs.size) best = slot;
+    }
+    return best;
+  }
+
   private finish(slot: Slot, worker: ScoringWorker, job: Job, outcome: ScoreResponse | Error) {
     this.settle(job, outcome);
     // A late answer from a worker that was already replaced changes nothing.
-    if (slot.worker !== worker || slot.state !== 'busy') return;
-    delete slot.job;
+    if (slot.worker !== worker || slot.state !== 'ready' || !slot.jobs.delete(job)) return;
     if (outcome instanceof WorkerExitedError) {
-      // A dying worker fails its request before its `exited` settles: marking the slot idle
-      // here would hand the next queued request to the dead worker.
+      // A dying worker fails its requests before its `exited` settles: treating it as having
+      // room again here would hand the next queued request to the dead worker.
       this.log.error({ worker: slot.index }, 'entry script worker exited unexpectedly');
       this.replace(slot, 'exited');
       return;
     }
-    slot.state = 'idle';
     this.dispatch();
   }
 
@@ -174,28 +188,30 @@ export class WorkerPool implements ScoringRuntime {
     this.replace(slot, 'timeout');
   }
 
-  /** Follows a worker's life: an exit we did not ask for fails its request and replaces it. */
+  /** Follows a worker's life: an exit we did not ask for fails its requests and replaces it. */
   private watch(slot: Slot): void {
     const worker = slot.worker;
     void worker.exited.then(() => {
       // An exit before init() finished is reported through `ready` instead.
-      if (
-        this.stopping ||
-        slot.worker !== worker ||
-        (slot.state !== 'idle' && slot.state !== 'busy')
-      ) {
-        return;
-      }
+      if (this.stopping || slot.worker !== worker || slot.state !== 'ready') return;
       this.log.error({ worker: slot.index }, 'entry script worker exited unexpectedly');
-      if (slot.job) this.settle(slot.job, new WorkerExitedError('the worker running run() exited'));
       this.replace(slot, 'exited');
     });
   }
 
+  /**
+   * Kills the slot's worker and starts another. Requests the old worker still held fail: with a
+   * capacity above one, the other requests of a thread that timed out go down with it.
+   */
   private replace(slot: Slot, reason: 'timeout' | 'exited'): void {
     if (this.stopping) return;
     slot.worker.kill();
-    delete slot.job;
+    const message =
+      reason === 'timeout'
+        ? 'another request on the same worker timed out, and the worker was replaced'
+        : 'the worker running run() exited';
+    for (const job of slot.jobs) this.settle(job, new WorkerExitedError(message));
+    slot.jobs.clear();
     slot.state = 'starting';
     slot.worker = this.factory(slot.index);
     this.events.workerRestarted?.(reason);
@@ -204,7 +220,7 @@ export class WorkerPool implements ScoringRuntime {
     worker.ready.then(
       () => {
         if (slot.worker !== worker || this.stopping) return;
-        slot.state = 'idle';
+        slot.state = 'ready';
         this.dispatch();
       },
       (error: unknown) => {

@@ -171,6 +171,8 @@ export function startPythonWorker(options: PythonWorkerOptions): ScoringWorker {
   return {
     ready,
     exited,
+    // runner.py reads the next frame only after run() returned.
+    capacity: 1,
     score(request: ScoreRequest): Promise<ScoreResponse> {
       return new Promise<ScoreResponse>((resolve, reject) => {
         const id = ++nextId;

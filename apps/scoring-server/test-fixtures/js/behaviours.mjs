@@ -21,6 +21,7 @@ export async function run(rawData) {
       // A synchronous loop: nothing inside this thread can interrupt it.
       for (;;);
     case 'wait':
+      console.log('behaviours: waiting');
       while (!existsSync(request.file)) await sleep(10);
       return { waited: true, threadId };
     case 'print':
