@@ -10,6 +10,12 @@
 //
 //   node tools/bench/scoring-server/bench.mjs   (BENCH_DURATION_S=10, BENCH_RATE=500 by default)
 //
+// BENCH_BASELINE=<dir>: a tree holding another revision's apps/scoring-server (e.g. from
+// `git archive <rev> apps/scoring-server tsconfig.base.json package.json`, with node_modules
+// linked in). The replica targets then run from it too, each measured right after its
+// current-code twin, and a second table gives current ÷ baseline: a before/after comparison
+// that the machine's load drifting between two separate runs cannot skew.
+//
 // Writes bench/results/scoring-server-<time>.json. See README.md beside this file.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -34,6 +40,8 @@ const BODY = JSON.stringify({
 const MODEL_DIR = join(REPO, 'examples/models/iris-logreg/1');
 const SERVER_BIN = join(REPO, 'apps/scoring-server/bin/skiff-scoring-server.js');
 const PEER = fileURLToPath(new URL('./peer.mjs', import.meta.url));
+const BASELINE = process.env.BENCH_BASELINE;
+const BASELINE_BIN = BASELINE && join(BASELINE, 'apps/scoring-server/bin/skiff-scoring-server.js');
 
 /** Starts a process that reports its port (a JSON log line with `port`); resolves when ready. */
 async function start(name, args, env = {}) {
@@ -74,6 +82,7 @@ async function start(name, args, env = {}) {
   child.stdout.resume(); // keep draining the replica's request log
   return {
     name,
+    env,
     url: `http://127.0.0.1:${port}/score`,
     async stop() {
       child.kill('SIGTERM');
@@ -183,14 +192,28 @@ try {
     }),
   );
   const [pyMulti, peer, inline, js, pySingle] = targets;
+  /** Each replica target, followed by its baseline twin when BENCH_BASELINE is set. */
+  const twins = new Map();
+  if (BASELINE_BIN) {
+    for (const target of [js, pyMulti, pySingle]) {
+      const twin = await start(`${target.name} @baseline`, [BASELINE_BIN], target.env);
+      targets.push(twin);
+      twins.set(target, twin);
+    }
+  }
+  const withTwin = (list) => list.flatMap((t) => (twins.has(t) ? [t, twins.get(t)] : [t]));
 
   const rows = [];
   for (const connections of [1, 4]) {
-    for (const target of [peer, inline, js, pyMulti]) rows.push(await measure(target, connections));
+    for (const target of withTwin([peer, inline, js, pyMulti])) {
+      rows.push(await measure(target, connections));
+    }
   }
-  rows.push(await measure(pySingle, 4));
+  for (const target of withTwin([pySingle])) rows.push(await measure(target, 4));
   for (const connections of [1, 4]) {
-    for (const target of [peer, js, pyMulti]) rows.push(await measureAtRate(target, connections));
+    for (const target of withTwin([peer, js, pyMulti])) {
+      rows.push(await measureAtRate(target, connections));
+    }
   }
 
   const peerRow = (r) =>
@@ -214,6 +237,32 @@ try {
     'non-2xx': r.non2xx + r.errors,
   }));
   console.table(table);
+  if (twins.size > 0) {
+    const against = [];
+    for (const row of rows) {
+      const base = rows.find(
+        (b) =>
+          b.target === `${row.target} @baseline` &&
+          b.load === row.load &&
+          b.connections === row.connections,
+      );
+      if (!base) continue;
+      against.push({
+        target: row.target,
+        load: row.load,
+        conc: row.connections,
+        'req/s now': Math.round(row.requestsPerSecond),
+        'req/s base': Math.round(base.requestsPerSecond),
+        'req/s ratio': (row.requestsPerSecond / base.requestsPerSecond).toFixed(2),
+        'p50 now/base': `${row.p50Ms.toFixed(3)} / ${base.p50Ms.toFixed(3)}`,
+        'p50 ratio': (row.p50Ms / base.p50Ms).toFixed(2),
+        'p99 now/base': `${row.p99Ms.toFixed(3)} / ${base.p99Ms.toFixed(3)}`,
+        'p99 ratio': (row.p99Ms / base.p99Ms).toFixed(2),
+      });
+    }
+    console.log(`current code ÷ baseline (${BASELINE}):`);
+    console.table(against);
+  }
   const lag = rows.filter((r) => r.timerLagMs !== undefined).map((r) => r.timerLagMs);
   if (lag.length > 0) {
     console.log(
@@ -229,6 +278,7 @@ try {
     durationS: DURATION_S,
     warmupS: WARMUP_S,
     fixedRate: RATE,
+    baseline: BASELINE ?? null,
     body: BODY,
   };
   console.log(
