@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,8 @@ import {
   ModelServiceClient,
   Role,
   SnapshotServiceClient,
+  type DeploymentEvent,
+  type WebserviceSpec,
   WebserviceServiceClient,
   WorkspaceServiceClient,
 } from '@skiff/proto';
@@ -51,6 +54,37 @@ export interface Harness {
     tokens: Record<'deployer' | 'reader' | 'admin', string>;
   }>;
   stop(): Promise<void>;
+}
+
+/** Clients of every skiff.v1 service at `address`, sending `token` (none when undefined). */
+export function clientsFor(address: string, token: string | undefined): Clients {
+  const creds = credentials.createInsecure();
+  const metadata = new Metadata();
+  if (token !== undefined) metadata.set('authorization', `Bearer ${token}`);
+  const set: Clients = {
+    workspaces: new WorkspaceServiceClient(address, creds),
+    computes: new ComputeServiceClient(address, creds),
+    models: new ModelServiceClient(address, creds),
+    snapshots: new SnapshotServiceClient(address, creds),
+    webservices: new WebserviceServiceClient(address, creds),
+    metadata,
+    close: () => {
+      for (const client of [
+        set.workspaces,
+        set.computes,
+        set.models,
+        set.snapshots,
+        set.webservices,
+      ])
+        client.close();
+    },
+  };
+  return set;
+}
+
+/** A fresh platform admin credential in the control plane's format. */
+export function newAdminToken(): string {
+  return `skf_${randomBytes(12).toString('hex')}_${randomBytes(32).toString('base64url')}`;
 }
 
 /** Calls a unary method of a generated client and returns a promise. */
@@ -112,12 +146,18 @@ export async function failure(promise: Promise<unknown>): Promise<ServiceError> 
   throw new Error('expected the call to fail, it succeeded');
 }
 
+/**
+ * Starts a control plane in this process. Several may share one Redis prefix (and then one
+ * `dataDir`, for the master key, and one `SKIFF_ADMIN_TOKEN` in `env`), as several
+ * control-plane replicas do; a given `dataDir` is left in place on stop.
+ */
 export async function startHarness(options: {
   redisUrl: string;
   prefix: string;
   env?: Record<string, string>;
+  dataDir?: string;
 }): Promise<Harness> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'skiff-cp-test-'));
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'skiff-cp-test-')));
   let printed = '';
   const env = parseControlPlaneEnv({
     REDIS_URL: options.redisUrl,
@@ -138,27 +178,7 @@ export async function startHarness(options: {
   const open: Clients[] = [];
 
   const clients = (token: string | undefined): Clients => {
-    const creds = credentials.createInsecure();
-    const metadata = new Metadata();
-    if (token !== undefined) metadata.set('authorization', `Bearer ${token}`);
-    const set: Clients = {
-      workspaces: new WorkspaceServiceClient(address, creds),
-      computes: new ComputeServiceClient(address, creds),
-      models: new ModelServiceClient(address, creds),
-      snapshots: new SnapshotServiceClient(address, creds),
-      webservices: new WebserviceServiceClient(address, creds),
-      metadata,
-      close: () => {
-        for (const client of [
-          set.workspaces,
-          set.computes,
-          set.models,
-          set.snapshots,
-          set.webservices,
-        ])
-          client.close();
-      },
-    };
+    const set = clientsFor(address, token);
     open.push(set);
     return set;
   };
@@ -203,7 +223,59 @@ export async function startHarness(options: {
     async stop() {
       for (const set of open) set.close();
       await controlPlane.stop();
-      await rm(dataDir, { recursive: true, force: true });
+      if (options.dataDir === undefined) await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** A minimal spec on the compute target `local` (fixed 2 replicas unless overridden). */
+export function minimalSpec(overrides: Partial<WebserviceSpec> = {}): WebserviceSpec {
+  return {
+    compute: 'local',
+    models: [],
+    snapshotDigest: '',
+    inferenceConfig: { entryScript: 'score.py', runtime: '', sourceDirectory: '', description: '' },
+    deploymentConfig: {
+      computeType: 1,
+      numReplicas: 2,
+      tags: {},
+      properties: {},
+      namespace: '',
+      description: '',
+    },
+    ...overrides,
+  };
+}
+
+/** Every event of a deployment generation (0: latest) until its terminal one. */
+export function watchDeployment(
+  clients: Clients,
+  workspace: string,
+  name: string,
+  generation = 0,
+): Promise<DeploymentEvent[]> {
+  return new Promise((resolve, reject) => {
+    const events: DeploymentEvent[] = [];
+    const stream = clients.webservices.watchDeployment(
+      { workspace, name, generation, afterSequence: 0 },
+      clients.metadata,
+    );
+    stream.on('data', (message: { event: DeploymentEvent }) => events.push(message.event));
+    stream.on('end', () => resolve(events));
+    stream.on('error', reject);
+  });
+}
+
+/** Retries `attempt` every 50 ms until it stops throwing (at most `tries` times). */
+export async function eventually<T>(attempt: () => Promise<T>, tries = 300): Promise<T> {
+  let last: unknown;
+  for (let i = 0; i < tries; i++) {
+    try {
+      return await attempt();
+    } catch (error) {
+      last = error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  throw last;
 }
