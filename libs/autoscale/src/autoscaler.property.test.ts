@@ -20,6 +20,50 @@ const policies: fc.Arbitrary<AutoscalePolicy> = fc
 
 const demands = fc.array(fc.integer({ min: 0, max: 60 }), { minLength: 1, maxLength: 80 });
 
+/**
+ * Demand in phases that each hold the load of some replica count (0 to one above the policy's
+ * maximum) for a while, so traces rise and fall across the policy's whole range and stay low
+ * for longer than a scale-down delay. Independent random samples rarely do: with a low target
+ * utilization nearly every sample wants maxReplicas, and only 1 run in 10 or so scaled down.
+ */
+function phasedDemands(policy: AutoscalePolicy): fc.Arbitrary<number[]> {
+  const perReplica = (policy.maxConcurrentPerReplica * policy.targetUtilizationPercent) / 100;
+  const phase = fc
+    .record({
+      replicas: fc.integer({ min: 0, max: policy.maxReplicas + 1 }),
+      length: fc.integer({ min: 1, max: 40 }),
+    })
+    .chain(({ replicas, length }) => {
+      const level = replicas * perReplica;
+      const sample = fc.integer({ min: Math.floor(level * 0.8), max: Math.ceil(level) });
+      return fc.array(sample, { minLength: length, maxLength: length });
+    });
+  return fc.array(phase, { minLength: 2, maxLength: 5 }).map((phases) => phases.flat());
+}
+
+/** A policy with a demand trace for it: phased two times in three, else independent samples. */
+const policiesWithDemands: fc.Arbitrary<[AutoscalePolicy, number[]]> = policies.chain((policy) =>
+  fc.tuple(fc.constant(policy), fc.oneof(demands, phasedDemands(policy), phasedDemands(policy))),
+);
+
+/**
+ * Counts the runs of a property whose simulation scaled down at least once. The scale-down
+ * properties hold vacuously on a trace without one, so each asserts afterwards that enough of
+ * its runs had one: a generator that stops producing them fails the test instead of passing it.
+ */
+class ScaleDownCoverage {
+  private runs = 0;
+  private withDown = 0;
+  record(steps: readonly { kind: string }[]): void {
+    this.runs += 1;
+    if (steps.some((step) => step.kind === 'down')) this.withDown += 1;
+  }
+  /** About half the runs scale down with these generators; a quarter leaves room for chance. */
+  expectEnough(): void {
+    expect(this.withDown / this.runs).toBeGreaterThanOrEqual(0.25);
+  }
+}
+
 /** One sample per refresh period, each decided right after it is observed. */
 function everyPeriod(policy: AutoscalePolicy, inFlight: readonly number[]): DemandPoint[] {
   const periodMs = policy.refreshPeriodSeconds * 1000;
@@ -57,11 +101,14 @@ describe('Autoscaler properties', () => {
   });
 
   it('never scales down below what any sample of the last scaleDownDelaySeconds wanted', () => {
+    const coverage = new ScaleDownCoverage();
     fc.assert(
-      fc.property(policies, demands, (policy, inFlight) => {
+      fc.property(policiesWithDemands, ([policy, inFlight]) => {
         const trace = everyPeriod(policy, inFlight);
         const delayMs = (policy.scaleDownDelaySeconds ?? 60) * 1000;
-        for (const step of simulate(policy, trace, policy.minReplicas)) {
+        const steps = simulate(policy, trace, policy.minReplicas);
+        coverage.record(steps);
+        for (const step of steps) {
           if (step.kind !== 'down') continue;
           for (const point of trace) {
             if (point.at > step.at - delayMs && point.at <= step.at) {
@@ -76,20 +123,25 @@ describe('Autoscaler properties', () => {
         }
       }),
     );
+    coverage.expectEnough();
   });
 
   it('never scales down before a full delay has been observed', () => {
+    const coverage = new ScaleDownCoverage();
     fc.assert(
-      fc.property(policies, demands, fc.nat(60), (policy, inFlight, initial) => {
+      fc.property(policiesWithDemands, fc.nat(60), ([policy, inFlight], initial) => {
         const trace = everyPeriod(policy, inFlight);
         const delayMs = (policy.scaleDownDelaySeconds ?? 60) * 1000;
         const periodMs = policy.refreshPeriodSeconds * 1000;
-        for (const step of simulate(policy, trace, initial)) {
+        const steps = simulate(policy, trace, initial);
+        coverage.record(steps);
+        for (const step of steps) {
           // The first sample is at 0 and describes (−period, 0]: a window ends no earlier than that.
           if (step.at < delayMs - periodMs) expect(step.kind).not.toBe('down');
         }
       }),
     );
+    coverage.expectEnough();
   });
 
   it('is monotone in demand: more demand at the same instants never yields fewer replicas', () => {
