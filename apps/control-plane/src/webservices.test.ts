@@ -1,5 +1,5 @@
 import { status, type Metadata } from '@grpc/grpc-js';
-import { startComputeWorker } from '@skiff/queue';
+import { ComputeQueue } from '@skiff/queue';
 import {
   DeploymentStep,
   KeyType,
@@ -8,7 +8,6 @@ import {
   type WebserviceSpec,
 } from '@skiff/proto';
 import { isolatedRedis, type IsolatedRedis } from '@skiff/testing';
-import type { Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   attachCompute,
@@ -18,6 +17,7 @@ import {
   type Clients,
   type Harness,
 } from './test-support/harness.js';
+import { startStandInAgent, type StandInAgent } from './test-support/stand-in-agent.js';
 
 const spec = (overrides: Partial<WebserviceSpec> = {}): WebserviceSpec => ({
   compute: 'local',
@@ -40,8 +40,8 @@ describe('WebserviceService on a real control plane', () => {
   let harness: Harness;
   let teamA: Awaited<ReturnType<Harness['team']>>;
   let teamB: Awaited<ReturnType<Harness['team']>>;
-  let agent: Worker | undefined;
-  const agentSeen: string[] = [];
+  let agent: StandInAgent | undefined;
+  const agentSeen = (): string[] => agent?.seen ?? [];
 
   const deploy = (
     clients: Clients,
@@ -101,31 +101,9 @@ describe('WebserviceService on a real control plane', () => {
   });
 
   function startAgent(): void {
-    // A stand-in agent: consumes team-a's queue the way the real agent will, reporting
-    // progress on the job and finishing with the replica count.
-    agent = startComputeWorker(
-      {
-        redisUrl: redis.url,
-        prefix: `${redis.prefix.replace(/:$/, '')}:bull`,
-        workspace: 'team-a',
-        compute: 'local',
-      },
-      {
-        deploy: async (job, context) => {
-          agentSeen.push(`deploy ${job.service} ${job.generation}`);
-          await context.progress({ step: 'WORKLOAD_APPLIED', message: 'Replicas started' });
-          await context.progress({
-            step: 'REPLICAS',
-            message: 'Replicas ready 2/2',
-            readyReplicas: 2,
-            desiredReplicas: 2,
-          });
-          return { readyReplicas: 2, desiredReplicas: 2 };
-        },
-        delete: (job) => Promise.resolve(agentSeen.push(`delete ${job.service} ${job.generation}`)),
-        scale: () => Promise.resolve(),
-      },
-    );
+    // Reports 0/2 and 1/2 ready in progress and 2/2 on completion: a late progress event
+    // applied after the completion would show.
+    agent = startStandInAgent({ redisUrl: redis.url, prefix: redis.prefix, workspace: 'team-a' });
   }
 
   it('deploys: Transitioning with a generation, a scoring URI and defaults filled, then streams progress to Healthy', async () => {
@@ -146,15 +124,17 @@ describe('WebserviceService on a real control plane', () => {
     const events = await watched;
     expect(events.map((e) => e.step)).toEqual([
       DeploymentStep.DEPLOYMENT_STEP_QUEUED,
+      DeploymentStep.DEPLOYMENT_STEP_STARTED,
       DeploymentStep.DEPLOYMENT_STEP_WORKLOAD_APPLIED,
+      DeploymentStep.DEPLOYMENT_STEP_REPLICAS,
       DeploymentStep.DEPLOYMENT_STEP_REPLICAS,
       DeploymentStep.DEPLOYMENT_STEP_HEALTHY,
     ]);
-    expect(events.map((e) => e.sequence)).toEqual([1, 2, 3, 4]);
+    expect(events.map((e) => e.sequence)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(events.at(-1)?.terminal).toBe(true);
-    expect(events[2]?.detail).toEqual({
+    expect(events[4]?.detail).toEqual({
       $case: 'replicas',
-      replicas: { ready: 2, desired: 2, inFlight: 0, queued: 0 },
+      replicas: { ready: 1, desired: 2, inFlight: 0, queued: 0 },
     });
 
     const after = (await get(teamA.reader, 'iris')).webservice!;
@@ -164,15 +144,39 @@ describe('WebserviceService on a real control plane', () => {
   });
 
   it('gives a late watcher the whole history, and resumes after a sequence', async () => {
-    expect((await watch(teamA.reader, 'iris')).map((e) => e.sequence)).toEqual([1, 2, 3, 4]);
-    expect((await watch(teamA.reader, 'iris', 1, 2)).map((e) => e.sequence)).toEqual([3, 4]);
+    expect((await watch(teamA.reader, 'iris')).map((e) => e.sequence)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect((await watch(teamA.reader, 'iris', 1, 4)).map((e) => e.sequence)).toEqual([5, 6]);
   });
 
   it('is idempotent: the same spec again makes no new generation and no new job', async () => {
-    const again = await deploy(teamA.deployer, 'iris');
-    expect(again.webservice?.generation).toBe(1);
-    expect(again.operationId).toBe('deploy.team-a.iris.1');
-    expect(agentSeen.filter((s) => s.startsWith('deploy iris'))).toEqual(['deploy iris 1']);
+    const queue = await ComputeQueue.connect({
+      redisUrl: redis.url,
+      prefix: `${redis.prefix.replace(/:$/, '')}:bull`,
+      workspace: 'team-a',
+      compute: 'local',
+    });
+    try {
+      const pendingBefore = await queue.pendingCount();
+      const again = await deploy(teamA.deployer, 'iris');
+      expect(again.webservice?.generation).toBe(1);
+      expect(again.operationId).toBe('deploy.team-a.iris.1');
+      // Asked of the queue itself, right after the call: no job was added, none is waiting.
+      expect(await queue.pendingCount()).toBe(pendingBefore);
+      expect(pendingBefore).toBe(0);
+      expect(await queue.status('deploy.team-a.iris.2')).toBeUndefined();
+      expect(
+        (
+          await queue.enqueue({
+            kind: 'deploy',
+            workspace: 'team-a',
+            service: 'iris',
+            generation: 1,
+          })
+        ).created,
+      ).toBe(false);
+    } finally {
+      await queue.close();
+    }
   });
 
   it('refuses a different spec under a taken name unless overwrite, then rolls a new generation', async () => {
@@ -448,7 +452,7 @@ describe('WebserviceService on a real control plane', () => {
       if (code !== status.NOT_FOUND) await new Promise((r) => setTimeout(r, 50));
     }
     expect(code).toBe(status.NOT_FOUND);
-    expect(agentSeen).toContain('delete tokens 1');
+    expect(agentSeen()).toContain('delete tokens 1');
   });
 
   it('serves health checks without credentials and metrics over HTTP', async () => {

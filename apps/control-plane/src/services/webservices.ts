@@ -21,12 +21,10 @@ import { scopeWorkspace, type RequestContext } from '../rpc/context.js';
 import { serverStream, unary } from '../rpc/handlers.js';
 import { paginate, pageOffset, pageSize, requireServiceName } from '../rpc/validate.js';
 import type { ServiceDeps } from './deps.js';
+import { follow } from './follow.js';
 import { applyFieldMask } from './field-mask.js';
 
 const m = (name: string) => `/skiff.v1.WebserviceService/${name}`;
-
-/** How often watchers re-read even without a notification (covers missed Pub/Sub messages). */
-const POLL_MS = 1_000;
 
 /** WebserviceService: deploy, update, inspect, delete; keys, tokens, progress and logs. */
 export function webserviceService(deps: ServiceDeps): WebserviceServiceServer {
@@ -151,7 +149,7 @@ export function webserviceService(deps: ServiceDeps): WebserviceServiceServer {
         }
         let afterSequence = request.afterSequence;
         let cursor = '';
-        await follow(store, context, serviceTopic(workspace, name), async () => {
+        await follow(store.feed, context.signal, serviceTopic(workspace, name), async () => {
           const read = await store.events.read(workspace, name, generation, afterSequence, cursor);
           cursor = read.lastStreamId;
           for (const stored of read.events) {
@@ -213,7 +211,7 @@ export function webserviceService(deps: ServiceDeps): WebserviceServiceServer {
             });
           return;
         }
-        await follow(store, context, logTopic(workspace, name), async () => {
+        await follow(store.feed, context.signal, logTopic(workspace, name), async () => {
           const lines = await store.logs.after(workspace, name, cursor, replica);
           const last = lines.at(-1);
           if (last) {
@@ -313,37 +311,4 @@ function logLineToProto(line: LogLineRecord): LogLine {
     stream: line.stream,
     text: line.text,
   };
-}
-
-/**
- * Runs `step` now, on every notification of `topic`, and every {@link POLL_MS}, until it
- * returns true or the call is cancelled. Steps never overlap.
- */
-async function follow(
-  store: ServiceDeps['store'],
-  context: RequestContext,
-  topic: string,
-  step: () => Promise<boolean>,
-): Promise<void> {
-  let wake: (() => void) | undefined;
-  const unsubscribe = await store.feed.subscribe(topic, () => wake?.());
-  try {
-    while (!context.signal.aborted) {
-      if (await step()) return;
-      await new Promise<void>((resolve) => {
-        // Every way out removes the abort listener: a stream that polls for hours adds none.
-        const done = () => {
-          clearTimeout(timer);
-          context.signal.removeEventListener('abort', done);
-          wake = undefined;
-          resolve();
-        };
-        const timer = setTimeout(done, POLL_MS);
-        wake = done;
-        context.signal.addEventListener('abort', done, { once: true });
-      });
-    }
-  } finally {
-    await unsubscribe();
-  }
 }
