@@ -12,9 +12,10 @@
 //
 // BENCH_BASELINE=<dir>: a tree holding another revision's apps/scoring-server (e.g. from
 // `git archive <rev> apps/scoring-server tsconfig.base.json package.json`, with node_modules
-// linked in). The replica targets then run from it too, each measured right after its
-// current-code twin, and a second table gives current ÷ baseline: a before/after comparison
-// that the machine's load drifting between two separate runs cannot skew.
+// linked in). The replica targets then run from it too, each measured with its current-code
+// twin in BENCH_ROUNDS alternating rounds (6 by default, splitting BENCH_DURATION_S), and a
+// second table gives current ÷ baseline: a before/after comparison that the machine's load
+// drifting between two separate runs cannot skew.
 //
 // Writes bench/results/scoring-server-<time>.json. See README.md beside this file.
 import { spawn } from 'node:child_process';
@@ -29,6 +30,8 @@ import { openLoop } from './open-loop.mjs';
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 2);
+/** Alternating rounds per row when a target is compared with its baseline twin. */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
 /** Requests per second of the fixed-rate rows: below every target's capacity on 2 vCPUs. */
 const RATE = Number(process.env.BENCH_RATE ?? 500);
 const BODY = JSON.stringify({
@@ -116,43 +119,75 @@ function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-async function measure(target, connections) {
-  await load(target.url, connections, WARMUP_S);
+/** One closed-loop run: as many requests as the target answers over `connections`. */
+async function closedLoop(target, connections, durationS) {
+  const { result, latencies } = await load(target.url, connections, durationS);
   // autocannon drops its connections at the end with requests still inside run(); the replica
   // keeps their slots until run() returns, so give them a moment rather than count 503s.
   await new Promise((resolve) => setTimeout(resolve, 500));
-  const { result, latencies } = await load(target.url, connections, DURATION_S);
   return {
-    target: target.name,
-    load: 'closed loop',
-    connections,
-    requestsPerSecond: result.requests.total / (result.duration || DURATION_S),
-    p50Ms: percentile(latencies, 50),
-    p99Ms: percentile(latencies, 99),
     requests: result.requests.total,
-    non2xx: result.non2xx,
-    errors: result.errors + result.timeouts,
+    seconds: result.duration || durationS,
+    sent: latencies,
+    failed: result.non2xx + result.errors + result.timeouts,
   };
 }
 
-async function measureAtRate(target, connections) {
-  const options = { url: target.url, body: BODY, rate: RATE, connections };
-  await openLoop({ ...options, durationS: WARMUP_S });
-  const run = await openLoop({ ...options, durationS: DURATION_S });
+/** One fixed-rate run (open-loop.mjs). */
+async function fixedRate(target, connections, durationS) {
+  const run = await openLoop({ url: target.url, body: BODY, rate: RATE, connections, durationS });
   return {
-    target: target.name,
-    load: `${RATE} req/s`,
-    connections,
-    requestsPerSecond: run.achievedRate,
-    p50Ms: percentile(run.sent, 50),
-    p99Ms: percentile(run.sent, 99),
-    p50ScheduledMs: percentile(run.scheduled, 50),
-    p99ScheduledMs: percentile(run.scheduled, 99),
-    timerLagMs: run.lagMs,
     requests: run.sent.length + run.failed,
-    non2xx: run.failed,
-    errors: 0,
+    seconds: (run.sent.length + run.failed) / run.achievedRate,
+    sent: run.sent,
+    scheduled: run.scheduled,
+    failed: run.failed,
+    lagMs: run.lagMs,
   };
+}
+
+/**
+ * Measures `group` (a target, or a target and its baseline twin) under one load. A pair is
+ * measured in ROUNDS alternating rounds (current first, then baseline first, ...), so a change
+ * in the machine's load during the run falls on both alike; the rows pool every round.
+ */
+async function measure(group, kind, connections) {
+  const run = kind === 'closed' ? closedLoop : fixedRate;
+  for (const target of group) await run(target, connections, WARMUP_S);
+  const rounds = group.length > 1 ? ROUNDS : 1;
+  const parts = group.map(() => []);
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? group.keys() : [...group.keys()].reverse();
+    for (const index of order) {
+      parts[index].push(await run(group[index], connections, DURATION_S / rounds));
+    }
+  }
+  return group.map((target, index) => {
+    const runs = parts[index];
+    const sent = runs.flatMap((r) => r.sent).sort((a, b) => a - b);
+    const scheduled = runs.flatMap((r) => r.scheduled ?? []).sort((a, b) => a - b);
+    const requests = runs.reduce((sum, r) => sum + r.requests, 0);
+    const seconds = runs.reduce((sum, r) => sum + r.seconds, 0);
+    return {
+      target: target.name,
+      load: kind === 'closed' ? 'closed loop' : `${RATE} req/s`,
+      connections,
+      requestsPerSecond: requests / seconds,
+      p50Ms: percentile(sent, 50),
+      p99Ms: percentile(sent, 99),
+      ...(kind === 'closed'
+        ? {}
+        : {
+            p50ScheduledMs: percentile(scheduled, 50),
+            p99ScheduledMs: percentile(scheduled, 99),
+            timerLagMs: Math.max(...runs.map((r) => r.lagMs)),
+          }),
+      requests,
+      non2xx: runs.reduce((sum, r) => sum + r.failed, 0),
+      errors: 0,
+      rounds,
+    };
+  });
 }
 
 const work = await mkdtemp(join(tmpdir(), 'skiff-bench-'));
@@ -201,18 +236,18 @@ try {
       twins.set(target, twin);
     }
   }
-  const withTwin = (list) => list.flatMap((t) => (twins.has(t) ? [t, twins.get(t)] : [t]));
+  const groups = (list) => list.map((t) => (twins.has(t) ? [t, twins.get(t)] : [t]));
 
   const rows = [];
   for (const connections of [1, 4]) {
-    for (const target of withTwin([peer, inline, js, pyMulti])) {
-      rows.push(await measure(target, connections));
+    for (const group of groups([peer, inline, js, pyMulti])) {
+      rows.push(...(await measure(group, 'closed', connections)));
     }
   }
-  for (const target of withTwin([pySingle])) rows.push(await measure(target, 4));
+  for (const group of groups([pySingle])) rows.push(...(await measure(group, 'closed', 4)));
   for (const connections of [1, 4]) {
-    for (const target of withTwin([peer, js, pyMulti])) {
-      rows.push(await measureAtRate(target, connections));
+    for (const group of groups([peer, js, pyMulti])) {
+      rows.push(...(await measure(group, 'rate', connections)));
     }
   }
 
@@ -279,6 +314,7 @@ try {
     warmupS: WARMUP_S,
     fixedRate: RATE,
     baseline: BASELINE ?? null,
+    rounds: BASELINE ? ROUNDS : 1,
     body: BODY,
   };
   console.log(
