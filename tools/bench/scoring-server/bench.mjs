@@ -114,6 +114,12 @@ async function load(url, connections, duration) {
   return { result, latencies };
 }
 
+/** "min median max" of `values`, two decimals. */
+function spread(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return [sorted[0], percentile(sorted, 50), sorted.at(-1)].map((v) => v.toFixed(2)).join(' ');
+}
+
 function percentile(sorted, p) {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
@@ -186,6 +192,7 @@ async function measure(group, kind, connections) {
       non2xx: runs.reduce((sum, r) => sum + r.failed, 0),
       errors: 0,
       rounds,
+      roundRates: runs.map((r) => r.requests / r.seconds),
     };
   });
 }
@@ -289,6 +296,10 @@ try {
         'req/s now': Math.round(row.requestsPerSecond),
         'req/s base': Math.round(base.requestsPerSecond),
         'req/s ratio': (row.requestsPerSecond / base.requestsPerSecond).toFixed(2),
+        // Rounds ran in pairs, back to back: their ratios show how much of the total is noise.
+        'round ratios (min median max)': spread(
+          row.roundRates.map((rate, i) => rate / base.roundRates[i]),
+        ),
         'p50 now/base': `${row.p50Ms.toFixed(3)} / ${base.p50Ms.toFixed(3)}`,
         'p50 ratio': (row.p50Ms / base.p50Ms).toFixed(2),
         'p99 now/base': `${row.p99Ms.toFixed(3)} / ${base.p99Ms.toFixed(3)}`,
