@@ -39,9 +39,11 @@ describe('environmentBuildJob', () => {
       'job.json': json(job),
       'configmap.json': json(configMap),
     });
-    expect(() => new Job(job as ConstructorParameters<typeof Job>[0]).validate()).not.toThrow();
     expect(() =>
-      new ConfigMap(configMap as ConstructorParameters<typeof ConfigMap>[0]).validate(),
+      new Job(job as unknown as ConstructorParameters<typeof Job>[0]).validate(),
+    ).not.toThrow();
+    expect(() =>
+      new ConfigMap(configMap as unknown as ConstructorParameters<typeof ConfigMap>[0]).validate(),
     ).not.toThrow();
   });
 
@@ -96,7 +98,7 @@ describe('registryAuthSecret', () => {
       { registry: '127.0.0.1:5000', username: 'u1', password: 'p1' },
     ]);
     expect(() =>
-      new Secret(secret as ConstructorParameters<typeof Secret>[0]).validate(),
+      new Secret(secret as unknown as ConstructorParameters<typeof Secret>[0]).validate(),
     ).not.toThrow();
     expect(JSON.parse(secret.stringData?.['.dockerconfigjson'] ?? '')).toEqual({
       auths: {

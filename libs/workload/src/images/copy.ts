@@ -75,7 +75,7 @@ export async function copyImage(
     uploadRequests: 0,
   };
   const mount =
-    source.client.sameRegistryAs(target.client) && source.repository !== target.repository;
+    target.client.canMountFrom(source.client) && source.repository !== target.repository;
   const copiedBlobs = new Map<string, Promise<void>>();
 
   const copyBlob = async (descriptor: Descriptor): Promise<void> => {

@@ -155,9 +155,15 @@ export class RegistryClient {
     return client;
   }
 
-  /** Whether `other` talks to the same registry (so blobs can be mounted across repositories). */
-  sameRegistryAs(other: RegistryClient): boolean {
-    return this.origin === other.origin;
+  /**
+   * Whether blobs of `other`'s repositories can be mounted through this client: the same
+   * registry with the same credentials (a mount needs pull rights on the source repository).
+   */
+  canMountFrom(other: RegistryClient): boolean {
+    return (
+      other === this ||
+      (this.origin === other.origin && sameCredentials(this.endpoint, other.endpoint))
+    );
   }
 
   /** The auth scheme the registry asked for so far (for diagnostics and tests). */
@@ -603,6 +609,15 @@ export class RegistryClient {
     }
     return new RegistryError(`${answered}${said}`, { code: 'RegistryRequestFailed', ...details });
   }
+}
+
+function sameCredentials(a: RegistryEndpoint, b: RegistryEndpoint): boolean {
+  const x = a.credentials;
+  const y = b.credentials;
+  if (x === undefined || y === undefined) return x === y;
+  if (x.kind === 'basic' && y.kind === 'basic')
+    return x.username === y.username && x.password === y.password;
+  return x === y;
 }
 
 /** `sha256:<hex>` of `bytes`. */
