@@ -6,6 +6,7 @@ import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { ensureAdminCredential, loadMasterKeys, loadTokenKeys } from './bootstrap.js';
 import type { ControlPlaneEnv } from './config.js';
+import { AgentRedisAccess } from './agents/redis-access.js';
 import { ComputeQueues } from './deployments/compute-queues.js';
 import { DeploymentReconciler } from './deployments/reconciler.js';
 import { DeploymentTracker } from './deployments/tracker.js';
@@ -53,10 +54,11 @@ export async function startControlPlane(
 
   const tracker = new DeploymentTracker(store, log.child({ component: 'tracker' }));
   // BullMQ keys share the state store's prefix, without its trailing ':' (BullMQ adds it).
+  const queuePrefix = `${env.SKIFF_REDIS_PREFIX.replace(/:$/, '')}:bull`;
   const queues = new ComputeQueues(
     {
       redisUrl: env.REDIS_URL,
-      prefix: `${env.SKIFF_REDIS_PREFIX.replace(/:$/, '')}:bull`,
+      prefix: queuePrefix,
       cursors: store.cursors,
       log,
     },
@@ -85,6 +87,11 @@ export async function startControlPlane(
       tokenKeys: () => tokenKeys,
       tokenIssuer: env.SKIFF_TOKEN_ISSUER,
       maxUploadBytes: env.SKIFF_MAX_UPLOAD_BYTES,
+      agentReportIntervalMs: env.SKIFF_AGENT_REPORT_INTERVAL_MS,
+      agentRedis:
+        env.SKIFF_AGENT_REDIS_ACL === 'on'
+          ? new AgentRedisAccess(store.redis, env.SKIFF_REDIS_PREFIX, queuePrefix)
+          : undefined,
       now,
     },
     { grpcListen: env.SKIFF_GRPC_LISTEN, httpListen: env.SKIFF_HTTP_LISTEN, registry },

@@ -66,6 +66,14 @@ export const controlPlaneEnv = z.object({
    * it certain).
    */
   SKIFF_RECONCILE_SECONDS: z.coerce.number().min(0.1).max(3_600).default(5),
+  /** How often agents report their replicas; a report is trusted for three intervals. */
+  SKIFF_AGENT_REPORT_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(1_000),
+  /**
+   * `on`: RegisterAgent creates a Redis ACL user per compute target that can touch only that
+   * target's queue (the control plane's Redis user needs `+acl`). `off`: the operator gives
+   * agents their Redis credentials (docs/agent.md).
+   */
+  SKIFF_AGENT_REDIS_ACL: z.enum(['on', 'off']).default('on'),
   /** Seconds to let in-flight RPCs finish on SIGTERM before cancelling them. */
   SKIFF_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).default(10),
   SKIFF_LOG_LEVEL: z

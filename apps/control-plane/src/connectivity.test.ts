@@ -101,16 +101,4 @@ describe('connectivity reports', () => {
     expect(error.code).toBe(status.INVALID_ARGUMENT);
     expect(error.details).toContain(field);
   });
-
-  it('keeps the other AgentService methods answering UNIMPLEMENTED until the agent issue', async () => {
-    const error = await failure(
-      call(
-        agent,
-        agent.registerAgent,
-        { workspace: 'team-a', compute: 'aks', nodeName: 'n', agentVersion: '0', labels: {} },
-        agentMetadata,
-      ),
-    );
-    expect(error.code).toBe(status.UNIMPLEMENTED);
-  });
 });

@@ -2,12 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { FilesystemArtifactStore } from '@skiff/artifacts';
-import { ModelDigestBuilder } from '@skiff/hashing';
-import {
-  type ModelUploadHeader,
-  type RegisterModelRequest,
-  type WebserviceSpec,
-} from '@skiff/proto';
+import { type RegisterModelRequest, type WebserviceSpec } from '@skiff/proto';
 import { isolatedRedis, type IsolatedRedis } from '@skiff/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -26,58 +21,18 @@ import {
   registerModel,
   type StreamEnding,
 } from './test-support/uploads.js';
+import {
+  byUtf8,
+  chunk,
+  CHUNK,
+  digestOf,
+  file,
+  filesOf,
+  headerFor,
+  type Tree,
+} from './test-support/model-upload.js';
 
 const LIMIT = 64 * 1024;
-const CHUNK = 4 * 1024;
-
-type Tree = Record<string, Buffer>;
-const byUtf8 = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
-
-/** What a client computes before it uploads: the tree digest over paths and contents. */
-function digestOf(tree: Tree): string {
-  const builder = new ModelDigestBuilder();
-  for (const path of Object.keys(tree).sort(byUtf8)) {
-    builder.addFile(path, tree[path]!.length).update(tree[path]!);
-  }
-  return builder.digest();
-}
-
-function headerFor(name: string, tree: Tree, overrides: Partial<ModelUploadHeader> = {}) {
-  return {
-    part: {
-      $case: 'header' as const,
-      header: {
-        workspace: 'team-a',
-        name,
-        description: `the ${name} model`,
-        tags: { team: 'a' },
-        properties: { accuracy: '0.97' },
-        digest: digestOf(tree),
-        totalBytes: Object.values(tree).reduce((sum, content) => sum + content.length, 0),
-        fileCount: Object.keys(tree).length,
-        ...overrides,
-      },
-    },
-  };
-}
-const file = (path: string, sizeBytes: number): RegisterModelRequest => ({
-  part: { $case: 'file', file: { path, sizeBytes, executable: false } },
-});
-const chunk = (bytes: Buffer): RegisterModelRequest => ({ part: { $case: 'chunk', chunk: bytes } });
-
-/** The file and chunk messages of `tree`, in path order, content cut into CHUNK pieces. */
-function filesOf(tree: Tree): RegisterModelRequest[] {
-  return Object.keys(tree)
-    .sort(byUtf8)
-    .flatMap((path) => {
-      const content = tree[path]!;
-      const pieces: RegisterModelRequest[] = [];
-      for (let start = 0; start < content.length; start += CHUNK) {
-        pieces.push(chunk(content.subarray(start, start + CHUNK)));
-      }
-      return [file(path, content.length), ...pieces];
-    });
-}
 
 describe('ModelService on a real control plane', () => {
   let redis: IsolatedRedis;

@@ -62,6 +62,7 @@ export const METHOD_PERMISSIONS: MethodPermissions = {
     AppendLogs: 'agent:report',
     DownloadArtifact: 'agent:report',
     ReportConnectivity: 'agent:report',
+    GetDeployment: 'agent:report',
   }),
   ...svc('RoutingService', {
     WatchRoutingTable: 'agent:report',

@@ -18,13 +18,23 @@ export class ModelStore {
         1,
       );
       const stored: ModelRecord = { ...record, version };
-      await this.redis.hset(
-        keys.models(record.workspace),
-        field(record.name, version),
-        JSON.stringify(stored),
-      );
+      const multi = this.redis
+        .multi()
+        .hset(keys.models(record.workspace), field(record.name, version), JSON.stringify(stored));
+      // Which blobs the workspace may download (agents fetch models file by file).
+      if (record.files.length > 0) {
+        multi.sadd(keys.modelBlobs(record.workspace), ...record.files.map((f) => f.blob));
+      }
+      await multi.exec();
       return stored;
     });
+  }
+
+  /** Whether a model file blob (`sha256:<hex>`) belongs to a model registered in `workspace`. */
+  async ownsBlob(workspace: string, blob: string): Promise<boolean> {
+    return guarded(
+      async () => (await this.redis.sismember(keys.modelBlobs(workspace), blob)) === 1,
+    );
   }
 
   /** One version; version 0 means the latest existing one. */

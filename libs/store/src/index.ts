@@ -25,6 +25,7 @@ export { ConnectivityStore, type ConnectivityRecord } from './connectivity.js';
 export { ModelStore, SnapshotStore } from './artifacts-meta.js';
 export { ServiceStore, type ServiceHistory, type ServiceMutator } from './services.js';
 export { QueueEventCursors } from './cursors.js';
+export { AgentStore, type AgentRecord, type ReplicaReport } from './agents.js';
 export { DeploymentEventLog, type AppendOptions, type StoredDeploymentEvent } from './events.js';
 export { ServiceLogStore, type LogLineRecord } from './logs.js';
 export { AuditLog, type AuditRecord } from './audit.js';

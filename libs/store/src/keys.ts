@@ -20,6 +20,11 @@ export const keys = {
   serviceLogs: (ws: string, svc: string) => `ws:${ws}:svc:${svc}:logs`,
   serviceReplicas: (ws: string, svc: string) => `ws:${ws}:svc:${svc}:replicas`,
   connectivity: (ws: string, compute: string) => `ws:${ws}:connectivity:${compute}`,
+  agents: (ws: string, compute: string) => `ws:${ws}:compute:${compute}:agents`,
+  agentReplicas: (ws: string, compute: string, node: string) =>
+    `ws:${ws}:compute:${compute}:agent:${node}:replicas`,
+  /** sha256 digests of every model file blob registered in the workspace. */
+  modelBlobs: (ws: string) => `ws:${ws}:model-blobs`,
   /** Per BullMQ queue: the position of the last job event every earlier one of was handled. */
   queueEventCursors: () => 'queue-event-cursors',
   audit: () => 'audit',

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { ModelStore, SnapshotStore } from './artifacts-meta.js';
+import { AgentStore } from './agents.js';
 import { AuditLog } from './audit.js';
 import { ChangeFeed } from './change-feed.js';
 import { ComputeStore } from './computes.js';
@@ -27,6 +28,7 @@ export class Store {
   readonly signingKeys: SigningKeyStore;
   readonly feed: ChangeFeed;
   readonly cursors: QueueEventCursors;
+  readonly agents: AgentStore;
 
   protected constructor(
     readonly redis: Redis,
@@ -45,6 +47,7 @@ export class Store {
     this.signingKeys = new SigningKeyStore(redis);
     this.feed = new ChangeFeed(redis, keyPrefix);
     this.cursors = new QueueEventCursors(redis);
+    this.agents = new AgentStore(redis);
   }
 
   /**

@@ -12,6 +12,9 @@ export interface EventBody {
 
 /** Topic of a service's change feed (events and state). */
 export const serviceTopic = (workspace: string, service: string) => `svc:${workspace}/${service}`;
+/** Topic of a compute target's routing table (replica reports, service changes). */
+export const routingTopic = (workspace: string, compute: string) =>
+  `routes:${workspace}/${compute}`;
 /** Topic of a service's logs. */
 export const logTopic = (workspace: string, service: string) => `logs:${workspace}/${service}`;
 

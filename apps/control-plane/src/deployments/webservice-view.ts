@@ -1,5 +1,5 @@
 import { AuthMode, WebserviceSpec, WebserviceState, type Webservice } from '@skiff/proto';
-import type { ComputeRecord, ServiceRecord } from '@skiff/store';
+import type { ComputeRecord, ReplicaReport, ServiceRecord } from '@skiff/store';
 
 const STATES: Record<ServiceRecord['state'], WebserviceState> = {
   transitioning: WebserviceState.WEBSERVICE_STATE_TRANSITIONING,
@@ -15,17 +15,32 @@ const AUTH_MODES: Record<ServiceRecord['authMode'], AuthMode> = {
   token: AuthMode.AUTH_MODE_TOKEN,
 };
 
+/** The API's state of a stored service state. */
+export function webserviceState(state: ServiceRecord['state']): WebserviceState {
+  return STATES[state];
+}
+
 /** The scoring URL of a service behind its compute target's router (Azure ML v1's path). */
 export function scoringUri(routerUrl: string, service: string): string {
   return `${routerUrl}/api/v1/service/${service}/score`;
 }
 
-/** What Get/List return for a stored service. */
+/**
+ * What Get/List return for a stored service. Ready and in-flight counts come from the
+ * replicas live agents report (`reported`, every service of the compute target) when there
+ * are live agents, else from the last job's report.
+ */
 export function webserviceToProto(
   record: ServiceRecord,
   compute: ComputeRecord | undefined,
+  reported?: readonly ReplicaReport[],
 ): Webservice {
   const base = compute?.routerUrl ?? '';
+  const own = reported?.filter((replica) => replica.service === record.name);
+  const ready = own
+    ? own.filter((replica) => replica.phase === 'ready').length
+    : record.readyReplicas;
+  const inFlight = own ? own.reduce((sum, replica) => sum + replica.inFlight, 0) : 0;
   return {
     workspace: record.workspace,
     name: record.name,
@@ -35,8 +50,8 @@ export function webserviceToProto(
     swaggerUri: base ? `${base}/api/v1/service/${record.name}/swagger.json` : '',
     replicas: {
       desired: record.desiredReplicas,
-      ready: record.readyReplicas,
-      inFlight: 0,
+      ready,
+      inFlight,
       queued: 0,
     },
     error: record.error

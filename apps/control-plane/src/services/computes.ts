@@ -6,7 +6,7 @@ import {
   type ComputeServiceServer,
   type ComputeTarget,
 } from '@skiff/proto';
-import type { ComputeRecord } from '@skiff/store';
+import type { AgentRecord, ComputeRecord } from '@skiff/store';
 import { scopeWorkspace } from '../rpc/context.js';
 import { unary } from '../rpc/handlers.js';
 import { paginate, pageOffset, pageSize, requireDnsLabel } from '../rpc/validate.js';
@@ -31,7 +31,26 @@ function keyOf<K extends string, V>(table: Record<K, V>, value: V): K | undefine
   return (Object.entries(table) as [K, V][]).find(([, v]) => v === value)?.[0];
 }
 
-export function computeToProto(record: ComputeRecord): ComputeTarget {
+/** Ready while some agent was seen within three report intervals; Unreachable after. */
+export interface AgentLiveness {
+  agents: readonly AgentRecord[];
+  now: Date;
+  reportIntervalMs: number;
+}
+
+function agentState(liveness: AgentLiveness): Pick<ComputeTarget, 'state' | 'readyAgents'> {
+  const horizon = liveness.now.getTime() - 3 * liveness.reportIntervalMs;
+  const readyAgents = liveness.agents.filter((a) => Date.parse(a.lastSeen) >= horizon).length;
+  const state =
+    liveness.agents.length === 0
+      ? ComputeState.COMPUTE_STATE_WAITING_FOR_AGENTS
+      : readyAgents > 0
+        ? ComputeState.COMPUTE_STATE_READY
+        : ComputeState.COMPUTE_STATE_UNREACHABLE;
+  return { state, readyAgents };
+}
+
+export function computeToProto(record: ComputeRecord, liveness: AgentLiveness): ComputeTarget {
   return {
     workspace: record.workspace,
     name: record.name,
@@ -48,9 +67,7 @@ export function computeToProto(record: ComputeRecord): ComputeTarget {
     routerUrl: record.routerUrl,
     region: record.region,
     apiServer: record.apiServer,
-    // Agents register with the agent issue; until one does, the target waits for them.
-    state: ComputeState.COMPUTE_STATE_WAITING_FOR_AGENTS,
-    readyAgents: 0,
+    ...agentState(liveness),
     createTime: new Date(record.createdAt),
   };
 }
@@ -82,6 +99,11 @@ function routerUrl(value: string, kind: ComputeRecord['kind']): string {
 /** ComputeService: attach, get, list, detach compute targets. */
 export function computeService(deps: ServiceDeps): ComputeServiceServer {
   const { store } = deps;
+  const liveness = async (workspace: string, compute: string): Promise<AgentLiveness> => ({
+    agents: await store.agents.list(workspace, compute),
+    now: deps.now(),
+    reportIntervalMs: deps.agentReportIntervalMs,
+  });
   return {
     attachCompute: unary(
       deps,
@@ -138,14 +160,15 @@ export function computeService(deps: ServiceDeps): ComputeServiceServer {
           createdAt: deps.now().toISOString(),
         });
         await deps.queues.watch(workspace, name);
-        return { compute: computeToProto(record) };
+        return { compute: computeToProto(record, await liveness(workspace, name)) };
       },
     ),
 
     getCompute: unary(deps, { method: m('GetCompute') }, async (request, context) => {
       const workspace = scopeWorkspace(context, request.workspace);
       const name = requireDnsLabel(request.name, 'name', 2, 16);
-      return { compute: computeToProto(await store.computes.require(workspace, name)) };
+      const record = await store.computes.require(workspace, name);
+      return { compute: computeToProto(record, await liveness(workspace, name)) };
     }),
 
     listComputes: unary(deps, { method: m('ListComputes') }, async (request, context) => {
@@ -153,7 +176,10 @@ export function computeService(deps: ServiceDeps): ComputeServiceServer {
       const size = pageSize(request.pageSize);
       const all = await store.computes.list(workspace);
       const { page, next } = paginate(all, size, pageOffset(request.pageToken));
-      return { computes: page.map(computeToProto), nextPageToken: next };
+      const computes = await Promise.all(
+        page.map(async (record) => computeToProto(record, await liveness(workspace, record.name))),
+      );
+      return { computes, nextPageToken: next };
     }),
 
     detachCompute: unary(
@@ -172,6 +198,8 @@ export function computeService(deps: ServiceDeps): ComputeServiceServer {
         }
         await store.computes.detach(workspace, name);
         await store.connectivity.clear(workspace, name);
+        await store.agents.forget(workspace, name);
+        await deps.agentRedis?.revoke(workspace, name);
         await deps.queues.unwatch(workspace, name);
         return {};
       },

@@ -31,8 +31,17 @@ export function webserviceService(deps: ServiceDeps): WebserviceServiceServer {
   const { store } = deps;
   const deployer = new Deployer(store, deps.queues, deps.masterKeys);
 
+  /** What live agents report of a compute target's replicas (undefined: no live agent). */
+  const reported = async (workspace: string, compute: string) =>
+    (await store.agents.list(workspace, compute)).length > 0
+      ? await store.agents.replicas(workspace, compute)
+      : undefined;
   const view = async (record: ServiceRecord) =>
-    webserviceToProto(record, await store.computes.get(record.workspace, record.compute));
+    webserviceToProto(
+      record,
+      await store.computes.get(record.workspace, record.compute),
+      await reported(record.workspace, record.compute),
+    );
 
   const target = (context: RequestContext, request: { workspace: string; name: string }) => {
     const workspace = scopeWorkspace(context, request.workspace);
@@ -103,8 +112,14 @@ export function webserviceService(deps: ServiceDeps): WebserviceServiceServer {
             )),
       );
       const { page, next } = paginate(all, size, pageOffset(request.pageToken));
+      const replicas = new Map<string, Awaited<ReturnType<typeof reported>>>();
+      for (const compute of new Set(page.map((record) => record.compute))) {
+        replicas.set(compute, await reported(workspace, compute));
+      }
       return {
-        webservices: page.map((record) => webserviceToProto(record, computes.get(record.compute))),
+        webservices: page.map((record) =>
+          webserviceToProto(record, computes.get(record.compute), replicas.get(record.compute)),
+        ),
         nextPageToken: next,
       };
     }),

@@ -25,7 +25,16 @@ import {
 import { Duration } from "../../google/protobuf/duration.js";
 import { Timestamp } from "../../google/protobuf/timestamp.js";
 import { ConnectivityReport } from "./compute.js";
-import { AuthMode, authModeFromJSON, authModeToJSON, LogLine } from "./webservice.js";
+import {
+  AuthMode,
+  authModeFromJSON,
+  authModeToJSON,
+  LogLine,
+  WebserviceSpec,
+  WebserviceState,
+  webserviceStateFromJSON,
+  webserviceStateToJSON,
+} from "./webservice.js";
 
 export enum ReplicaPhase {
   REPLICA_PHASE_UNSPECIFIED = 0,
@@ -108,7 +117,53 @@ export interface RegisterAgentResponse {
   agentId: string;
   /** BullMQ queue of the compute target's jobs. */
   queueName: string;
-  reportInterval?: Duration | undefined;
+  reportInterval?:
+    | Duration
+    | undefined;
+  /** How this agent reaches its queue in Redis; unset when the operator manages Redis users. */
+  redis?: RedisAccess | undefined;
+}
+
+/** A Redis ACL user that can touch only one compute target's queue keys. */
+export interface RedisAccess {
+  username: string;
+  password: string;
+  /** BullMQ key prefix of the queue (without the trailing ':'). */
+  queuePrefix: string;
+}
+
+export interface GetDeploymentRequest {
+  workspace: string;
+  service: string;
+}
+
+export interface GetDeploymentResponse {
+  /** The latest generation; a job for an older one has nothing left to do. */
+  generation: number;
+  state: WebserviceState;
+  spec?: WebserviceSpec | undefined;
+  environmentHash: string;
+  /** Replicas wanted now (the autoscaler's latest decision, or num_replicas). */
+  desiredReplicas: number;
+  /** The spec's models, resolved to their files (same order as spec.models). */
+  models: DeployedModel[];
+}
+
+export interface DeployedModel {
+  name: string;
+  version: number;
+  /** Tree digest of the model (what AZUREML_MODEL_DIR holds). */
+  digest: string;
+  files: DeployedModelFile[];
+}
+
+export interface DeployedModelFile {
+  /** Relative POSIX path inside the model. */
+  path: string;
+  sizeBytes: number;
+  executable: boolean;
+  /** "sha256:<hex>" of the file's bytes: pass it to DownloadArtifact. */
+  blobDigest: string;
 }
 
 export interface ReplicaStatus {
@@ -627,7 +682,7 @@ export const NodeCapacity: MessageFns<NodeCapacity> = {
 };
 
 function createBaseRegisterAgentResponse(): RegisterAgentResponse {
-  return { agentId: "", queueName: "", reportInterval: undefined };
+  return { agentId: "", queueName: "", reportInterval: undefined, redis: undefined };
 }
 
 export const RegisterAgentResponse: MessageFns<RegisterAgentResponse> = {
@@ -640,6 +695,9 @@ export const RegisterAgentResponse: MessageFns<RegisterAgentResponse> = {
     }
     if (message.reportInterval !== undefined) {
       Duration.encode(message.reportInterval, writer.uint32(26).fork()).join();
+    }
+    if (message.redis !== undefined) {
+      RedisAccess.encode(message.redis, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -681,6 +739,14 @@ export const RegisterAgentResponse: MessageFns<RegisterAgentResponse> = {
             message.reportInterval = Duration.decode(reader, reader.uint32());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.redis = RedisAccess.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -710,6 +776,7 @@ export const RegisterAgentResponse: MessageFns<RegisterAgentResponse> = {
         : isSet(object.report_interval)
         ? Duration.fromJSON(object.report_interval)
         : undefined,
+      redis: isSet(object.redis) ? RedisAccess.fromJSON(object.redis) : undefined,
     };
   },
 
@@ -724,6 +791,9 @@ export const RegisterAgentResponse: MessageFns<RegisterAgentResponse> = {
     if (message.reportInterval !== undefined) {
       obj.reportInterval = Duration.toJSON(message.reportInterval);
     }
+    if (message.redis !== undefined) {
+      obj.redis = RedisAccess.toJSON(message.redis);
+    }
     return obj;
   },
 
@@ -737,6 +807,600 @@ export const RegisterAgentResponse: MessageFns<RegisterAgentResponse> = {
     message.reportInterval = (object.reportInterval !== undefined && object.reportInterval !== null)
       ? Duration.fromPartial(object.reportInterval)
       : undefined;
+    message.redis = (object.redis !== undefined && object.redis !== null)
+      ? RedisAccess.fromPartial(object.redis)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseRedisAccess(): RedisAccess {
+  return { username: "", password: "", queuePrefix: "" };
+}
+
+export const RedisAccess: MessageFns<RedisAccess> = {
+  encode(message: RedisAccess, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.username !== "") {
+      writer.uint32(10).string(message.username);
+    }
+    if (message.password !== "") {
+      writer.uint32(18).string(message.password);
+    }
+    if (message.queuePrefix !== "") {
+      writer.uint32(26).string(message.queuePrefix);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RedisAccess {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRedisAccess();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.username = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.password = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.queuePrefix = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RedisAccess {
+    return {
+      username: isSet(object.username) ? globalThis.String(object.username) : "",
+      password: isSet(object.password) ? globalThis.String(object.password) : "",
+      queuePrefix: isSet(object.queuePrefix)
+        ? globalThis.String(object.queuePrefix)
+        : isSet(object.queue_prefix)
+        ? globalThis.String(object.queue_prefix)
+        : "",
+    };
+  },
+
+  toJSON(message: RedisAccess): unknown {
+    const obj: any = {};
+    if (message.username !== "") {
+      obj.username = message.username;
+    }
+    if (message.password !== "") {
+      obj.password = message.password;
+    }
+    if (message.queuePrefix !== "") {
+      obj.queuePrefix = message.queuePrefix;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RedisAccess>, I>>(base?: I): RedisAccess {
+    return RedisAccess.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RedisAccess>, I>>(object: I): RedisAccess {
+    const message = createBaseRedisAccess();
+    message.username = object.username ?? "";
+    message.password = object.password ?? "";
+    message.queuePrefix = object.queuePrefix ?? "";
+    return message;
+  },
+};
+
+function createBaseGetDeploymentRequest(): GetDeploymentRequest {
+  return { workspace: "", service: "" };
+}
+
+export const GetDeploymentRequest: MessageFns<GetDeploymentRequest> = {
+  encode(message: GetDeploymentRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.workspace !== "") {
+      writer.uint32(10).string(message.workspace);
+    }
+    if (message.service !== "") {
+      writer.uint32(18).string(message.service);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetDeploymentRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetDeploymentRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.workspace = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.service = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetDeploymentRequest {
+    return {
+      workspace: isSet(object.workspace) ? globalThis.String(object.workspace) : "",
+      service: isSet(object.service) ? globalThis.String(object.service) : "",
+    };
+  },
+
+  toJSON(message: GetDeploymentRequest): unknown {
+    const obj: any = {};
+    if (message.workspace !== "") {
+      obj.workspace = message.workspace;
+    }
+    if (message.service !== "") {
+      obj.service = message.service;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetDeploymentRequest>, I>>(base?: I): GetDeploymentRequest {
+    return GetDeploymentRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetDeploymentRequest>, I>>(object: I): GetDeploymentRequest {
+    const message = createBaseGetDeploymentRequest();
+    message.workspace = object.workspace ?? "";
+    message.service = object.service ?? "";
+    return message;
+  },
+};
+
+function createBaseGetDeploymentResponse(): GetDeploymentResponse {
+  return { generation: 0, state: 0, spec: undefined, environmentHash: "", desiredReplicas: 0, models: [] };
+}
+
+export const GetDeploymentResponse: MessageFns<GetDeploymentResponse> = {
+  encode(message: GetDeploymentResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.generation !== 0) {
+      writer.uint32(8).int64(message.generation);
+    }
+    if (message.state !== 0) {
+      writer.uint32(16).int32(message.state);
+    }
+    if (message.spec !== undefined) {
+      WebserviceSpec.encode(message.spec, writer.uint32(26).fork()).join();
+    }
+    if (message.environmentHash !== "") {
+      writer.uint32(34).string(message.environmentHash);
+    }
+    if (message.desiredReplicas !== 0) {
+      writer.uint32(40).int32(message.desiredReplicas);
+    }
+    for (const v of message.models) {
+      DeployedModel.encode(v!, writer.uint32(50).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetDeploymentResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetDeploymentResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.generation = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.state = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.spec = WebserviceSpec.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.environmentHash = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.desiredReplicas = reader.int32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.models.push(DeployedModel.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetDeploymentResponse {
+    return {
+      generation: isSet(object.generation) ? globalThis.Number(object.generation) : 0,
+      state: isSet(object.state) ? webserviceStateFromJSON(object.state) : 0,
+      spec: isSet(object.spec) ? WebserviceSpec.fromJSON(object.spec) : undefined,
+      environmentHash: isSet(object.environmentHash)
+        ? globalThis.String(object.environmentHash)
+        : isSet(object.environment_hash)
+        ? globalThis.String(object.environment_hash)
+        : "",
+      desiredReplicas: isSet(object.desiredReplicas)
+        ? globalThis.Number(object.desiredReplicas)
+        : isSet(object.desired_replicas)
+        ? globalThis.Number(object.desired_replicas)
+        : 0,
+      models: globalThis.Array.isArray(object?.models) ? object.models.map((e: any) => DeployedModel.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: GetDeploymentResponse): unknown {
+    const obj: any = {};
+    if (message.generation !== 0) {
+      obj.generation = Math.round(message.generation);
+    }
+    if (message.state !== 0) {
+      obj.state = webserviceStateToJSON(message.state);
+    }
+    if (message.spec !== undefined) {
+      obj.spec = WebserviceSpec.toJSON(message.spec);
+    }
+    if (message.environmentHash !== "") {
+      obj.environmentHash = message.environmentHash;
+    }
+    if (message.desiredReplicas !== 0) {
+      obj.desiredReplicas = Math.round(message.desiredReplicas);
+    }
+    if (message.models?.length) {
+      obj.models = message.models.map((e) => DeployedModel.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetDeploymentResponse>, I>>(base?: I): GetDeploymentResponse {
+    return GetDeploymentResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetDeploymentResponse>, I>>(object: I): GetDeploymentResponse {
+    const message = createBaseGetDeploymentResponse();
+    message.generation = object.generation ?? 0;
+    message.state = object.state ?? 0;
+    message.spec = (object.spec !== undefined && object.spec !== null)
+      ? WebserviceSpec.fromPartial(object.spec)
+      : undefined;
+    message.environmentHash = object.environmentHash ?? "";
+    message.desiredReplicas = object.desiredReplicas ?? 0;
+    message.models = object.models?.map((e) => DeployedModel.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseDeployedModel(): DeployedModel {
+  return { name: "", version: 0, digest: "", files: [] };
+}
+
+export const DeployedModel: MessageFns<DeployedModel> = {
+  encode(message: DeployedModel, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.version !== 0) {
+      writer.uint32(16).int64(message.version);
+    }
+    if (message.digest !== "") {
+      writer.uint32(26).string(message.digest);
+    }
+    for (const v of message.files) {
+      DeployedModelFile.encode(v!, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeployedModel {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeployedModel();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.version = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.digest = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.files.push(DeployedModelFile.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeployedModel {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+      digest: isSet(object.digest) ? globalThis.String(object.digest) : "",
+      files: globalThis.Array.isArray(object?.files) ? object.files.map((e: any) => DeployedModelFile.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: DeployedModel): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.version !== 0) {
+      obj.version = Math.round(message.version);
+    }
+    if (message.digest !== "") {
+      obj.digest = message.digest;
+    }
+    if (message.files?.length) {
+      obj.files = message.files.map((e) => DeployedModelFile.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeployedModel>, I>>(base?: I): DeployedModel {
+    return DeployedModel.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeployedModel>, I>>(object: I): DeployedModel {
+    const message = createBaseDeployedModel();
+    message.name = object.name ?? "";
+    message.version = object.version ?? 0;
+    message.digest = object.digest ?? "";
+    message.files = object.files?.map((e) => DeployedModelFile.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseDeployedModelFile(): DeployedModelFile {
+  return { path: "", sizeBytes: 0, executable: false, blobDigest: "" };
+}
+
+export const DeployedModelFile: MessageFns<DeployedModelFile> = {
+  encode(message: DeployedModelFile, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.sizeBytes !== 0) {
+      writer.uint32(16).int64(message.sizeBytes);
+    }
+    if (message.executable !== false) {
+      writer.uint32(24).bool(message.executable);
+    }
+    if (message.blobDigest !== "") {
+      writer.uint32(34).string(message.blobDigest);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeployedModelFile {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeployedModelFile();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.sizeBytes = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.executable = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.blobDigest = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeployedModelFile {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      sizeBytes: isSet(object.sizeBytes)
+        ? globalThis.Number(object.sizeBytes)
+        : isSet(object.size_bytes)
+        ? globalThis.Number(object.size_bytes)
+        : 0,
+      executable: isSet(object.executable) ? globalThis.Boolean(object.executable) : false,
+      blobDigest: isSet(object.blobDigest)
+        ? globalThis.String(object.blobDigest)
+        : isSet(object.blob_digest)
+        ? globalThis.String(object.blob_digest)
+        : "",
+    };
+  },
+
+  toJSON(message: DeployedModelFile): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.sizeBytes !== 0) {
+      obj.sizeBytes = Math.round(message.sizeBytes);
+    }
+    if (message.executable !== false) {
+      obj.executable = message.executable;
+    }
+    if (message.blobDigest !== "") {
+      obj.blobDigest = message.blobDigest;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeployedModelFile>, I>>(base?: I): DeployedModelFile {
+    return DeployedModelFile.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeployedModelFile>, I>>(object: I): DeployedModelFile {
+    const message = createBaseDeployedModelFile();
+    message.path = object.path ?? "";
+    message.sizeBytes = object.sizeBytes ?? 0;
+    message.executable = object.executable ?? false;
+    message.blobDigest = object.blobDigest ?? "";
     return message;
   },
 };
@@ -2588,6 +3252,20 @@ export const AgentServiceService = {
       Buffer.from(ReportConnectivityResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ReportConnectivityResponse => ReportConnectivityResponse.decode(value),
   },
+  /**
+   * What a service should run now, as an agent applies it: the latest generation's spec with
+   * its models resolved to files. NOT_FOUND once the service is gone.
+   */
+  getDeployment: {
+    path: "/skiff.v1.AgentService/GetDeployment" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetDeploymentRequest): Buffer => Buffer.from(GetDeploymentRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetDeploymentRequest => GetDeploymentRequest.decode(value),
+    responseSerialize: (value: GetDeploymentResponse): Buffer =>
+      Buffer.from(GetDeploymentResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetDeploymentResponse => GetDeploymentResponse.decode(value),
+  },
 } as const;
 
 export interface AgentServiceServer extends UntypedServiceImplementation {
@@ -2605,6 +3283,11 @@ export interface AgentServiceServer extends UntypedServiceImplementation {
   downloadArtifact: handleServerStreamingCall<DownloadArtifactRequest, DownloadArtifactResponse>;
   /** A connectivity doctor report of the agent's node. */
   reportConnectivity: handleUnaryCall<ReportConnectivityRequest, ReportConnectivityResponse>;
+  /**
+   * What a service should run now, as an agent applies it: the latest generation's spec with
+   * its models resolved to files. NOT_FOUND once the service is gone.
+   */
+  getDeployment: handleUnaryCall<GetDeploymentRequest, GetDeploymentResponse>;
 }
 
 export interface AgentServiceClient extends Client {
@@ -2687,6 +3370,25 @@ export interface AgentServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError1 | null, response: ReportConnectivityResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * What a service should run now, as an agent applies it: the latest generation's spec with
+   * its models resolved to files. NOT_FOUND once the service is gone.
+   */
+  getDeployment(
+    request: GetDeploymentRequest,
+    callback: (error: ServiceError1 | null, response: GetDeploymentResponse) => void,
+  ): ClientUnaryCall;
+  getDeployment(
+    request: GetDeploymentRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError1 | null, response: GetDeploymentResponse) => void,
+  ): ClientUnaryCall;
+  getDeployment(
+    request: GetDeploymentRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError1 | null, response: GetDeploymentResponse) => void,
   ): ClientUnaryCall;
 }
 
