@@ -6,12 +6,14 @@ import {
   type ChannelOptions,
 } from '@grpc/grpc-js';
 import {
+  AgentServiceClient,
   ComputeServiceClient,
   ModelServiceClient,
   SnapshotServiceClient,
   WebserviceServiceClient,
   WorkspaceServiceClient,
 } from '@skiff/proto';
+import { AgentApi } from './agents.js';
 import { ComputeApi } from './computes.js';
 import { SkiffApiError } from './errors.js';
 import { ModelApi } from './models.js';
@@ -68,6 +70,8 @@ export class SkiffClient {
   readonly snapshots: SnapshotApi;
   /** WebserviceService: deploy, update, watch, logs, keys, tokens. */
   readonly webservices: WebserviceApi;
+  /** AgentService: for agents (credentials of role AGENT). */
+  readonly agents: AgentApi;
 
   protected constructor(
     /** The `host:port` this client talks to. */
@@ -86,6 +90,7 @@ export class SkiffClient {
       rpc,
       new WebserviceServiceClient(endpoint, insecure, shared),
     );
+    this.agents = new AgentApi(rpc, new AgentServiceClient(endpoint, insecure, shared));
   }
 
   /**

@@ -9,6 +9,7 @@ export { ComputeApi } from './computes.js';
 export { ModelApi, type ModelRegistration, type RegisterModelOptions } from './models.js';
 export { SnapshotApi, type UploadSnapshotOptions } from './snapshots.js';
 export { WebserviceApi } from './webservices.js';
+export { AgentApi } from './agents.js';
 export { UPLOAD_CHUNK_BYTES, modelTreeFiles, type ModelTreeFile } from './uploads.js';
 export type { MessageInit } from './message-init.js';
 export type { RpcOptions } from './rpc.js';
