@@ -149,8 +149,8 @@ describe('Bearer token authentication', () => {
 
   it('mounts across repositories with a token for both scopes', async () => {
     const client = await connect(tokenRegistry, { credentials: bob });
-    const from = repository('bearer-src');
-    const to = repository('bearer-dst');
+    const from = repository('bearer-a-source');
+    const to = repository('bearer-b-target');
     await pushTestImage(client, from, 'v1-m', createTestImage());
     const result = await copyImage(
       { client, repository: from },
@@ -158,7 +158,8 @@ describe('Bearer token authentication', () => {
       'v1-m',
     );
     expect(result.stats.blobsMounted).toBe(2);
-    // A mount needs pull on the source repository too: one token carries both scopes.
+    // A mount needs pull on the source repository too: one token carries both scopes, listed in
+    // canonical order (the mount request names the target first).
     const both = [`repository:${from}:pull`, `repository:${to}:pull,push`].sort().join(' ');
     expect(tokens.requests.map((r) => r.scopes.join(' '))).toContain(both);
   });

@@ -101,7 +101,7 @@ async function sendOnce(
   } catch (error) {
     if (options.signal?.aborted) throw options.signal.reason;
     const reason = deadline.signal.aborted
-      ? `did not answer within ${Math.round(options.timeoutMs / 1000)} s`
+      ? `did not answer within ${options.timeoutMs < 1000 ? `${options.timeoutMs} ms` : `${Math.round(options.timeoutMs / 1000)} s`}`
       : `is unreachable (${networkReason(error)})`;
     throw new RegistryError(
       `${context.role} ${context.registry} ${reason}: ${method} ${url.href}`,
