@@ -320,6 +320,23 @@ describe('EnvironmentImageResolver', () => {
     expect(s.builder.requests[0]?.signal?.aborted).toBe(true);
   });
 
+  it('starts nothing for a caller that has already given up', async () => {
+    const s = await setup();
+    const { env, hash } = environment();
+    const progress = recorder();
+    const pending = s.resolver.resolve(hash, env, {
+      signal: AbortSignal.abort(new Error('gone')),
+      ...progress,
+    });
+    expect(s.resolver.inFlight).toBe(0);
+    await expect(pending).rejects.toThrow('gone');
+    expect(progress.events).toEqual([]);
+    const resolving = s.resolver.resolve(hash, env);
+    expect(s.resolver.inFlight).toBe(1);
+    expect((await resolving).source).toBe('built');
+    expect(s.resolver.inFlight).toBe(0);
+  });
+
   it('refuses a malformed repository before any request', () => {
     expect(
       () =>

@@ -117,6 +117,13 @@ export class EnvironmentImageResolver {
     if (options.global) checkLocation(options.global, 'global');
   }
 
+  /** Resolves running now (one per environment), e.g. for a gauge. */
+  get inFlight(): number {
+    let running = 0;
+    for (const flight of this.flights.values()) if (!flight.controller.signal.aborted) running += 1;
+    return running;
+  }
+
   /**
    * Resolves the image of `environment`, whose hash `hash` is.
    *
@@ -132,6 +139,7 @@ export class EnvironmentImageResolver {
     environment: EnvironmentDefinition,
     options: ResolveEnvironmentImageOptions = {},
   ): Promise<ResolvedEnvironmentImage> {
+    if (options.signal?.aborted) return Promise.reject(options.signal.reason as Error);
     const computed = environmentHash(environment);
     if (computed !== hash) {
       return Promise.reject(
@@ -270,7 +278,6 @@ function join(
   options: ResolveEnvironmentImageOptions,
 ): Promise<ResolvedEnvironmentImage> {
   const { onProgress, signal } = options;
-  if (signal?.aborted) return Promise.reject(signal.reason as Error);
   for (const event of flight.events) onProgress?.(event);
   if (onProgress) flight.listeners.add(onProgress);
   flight.waiting += 1;
