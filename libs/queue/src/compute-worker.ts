@@ -27,6 +27,14 @@ export interface ComputeWorkerOptions {
   prefix?: string;
   /** Jobs processed at once (default 4). */
   concurrency?: number;
+  /** Redis ACL user and password (default: those of `redisUrl`, if any). */
+  username?: string;
+  password?: string;
+  /**
+   * How long a job stays locked to this worker without a renewal (default 30000 ms); a worker
+   * that dies leaves its job to another after about this long (BullMQ stalled-job recovery).
+   */
+  lockDurationMs?: number;
   /** Called for worker-level errors (Redis connection problems); default: ignored. */
   onError?: (error: Error) => void;
 }
@@ -41,7 +49,11 @@ export function startComputeWorker(
   handlers: ComputeJobHandlers,
 ): Worker<unknown> {
   // BullMQ's workers block on Redis: commands must wait for reconnection, never give up.
-  const connection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+  const connection = new Redis(options.redisUrl, {
+    maxRetriesPerRequest: null,
+    ...(options.username === undefined ? {} : { username: options.username }),
+    ...(options.password === undefined ? {} : { password: options.password }),
+  });
   connection.on('error', (error: Error) => options.onError?.(error));
   const worker = new Worker<unknown>(
     computeQueueName(options.workspace, options.compute),
@@ -61,7 +73,14 @@ export function startComputeWorker(
       };
       return dispatch(handlers, parsed.data, context);
     },
-    { connection, prefix: options.prefix ?? 'skiff', concurrency: options.concurrency ?? 4 },
+    {
+      connection,
+      prefix: options.prefix ?? 'skiff',
+      concurrency: options.concurrency ?? 4,
+      lockDuration: options.lockDurationMs ?? 30_000,
+      // Stalled jobs are looked for at the lock's pace, so recovery takes about one lock.
+      stalledInterval: options.lockDurationMs ?? 30_000,
+    },
   );
   worker.on('error', (error) => options.onError?.(error));
   worker.on('closed', () => connection.disconnect());
