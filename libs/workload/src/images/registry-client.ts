@@ -366,7 +366,10 @@ export class RegistryClient {
     if (response.status === 201) return { mounted: true };
     return {
       mounted: false,
-      upload: this.uploadFrom(response, repository, `mount blob ${digest}`),
+      upload: {
+        repository,
+        location: this.nextLocation(response, repository, `mount blob ${digest}`),
+      },
     };
   }
 
@@ -382,7 +385,7 @@ export class RegistryClient {
       signal: options.signal,
     });
     await response.body?.cancel();
-    return this.uploadFrom(response, repository, 'start blob upload');
+    return { repository, location: this.nextLocation(response, repository, 'start blob upload') };
   }
 
   /**
@@ -430,7 +433,7 @@ export class RegistryClient {
           signal: options.signal,
         });
         await response.body?.cancel();
-        location = this.nextLocation(response, location);
+        location = this.nextLocation(response, repository, operation, location);
         offset += chunk.length;
         requests += 1;
       }
@@ -497,21 +500,19 @@ export class RegistryClient {
     }
   }
 
-  private uploadFrom(response: Response, repository: string, operation: string): BlobUpload {
-    return { repository, location: this.nextLocation(response, undefined, repository, operation) };
-  }
-
+  // Where an upload continues: the answer's Location (relative ones resolved against the
+  // registry), else where it was.
   private nextLocation(
     response: Response,
-    previous: URL | undefined,
-    repository?: string,
-    operation?: string,
+    repository: string,
+    operation: string,
+    previous?: URL,
   ): URL {
     const location = response.headers.get('location');
     if (location === null) {
       if (previous) return previous;
       throw new RegistryError(
-        `${describe(this.context(repository, operation ?? 'blob upload'))}: answered ${response.status} without a Location`,
+        `${describe(this.context(repository, operation))}: answered ${response.status} without a Location`,
         {
           code: 'RegistryRequestFailed',
           registry: this.registry,

@@ -2,7 +2,11 @@
 // `WWW-Authenticate: Basic`, or `WWW-Authenticate: Bearer realm=…` with tokens cached per scope
 // set until shortly before they expire.
 import { parseChallenges } from './challenge.js';
-import type { RegistryCredentials } from './credentials.js';
+import type {
+  AcrRegistryCredentials,
+  EntraTokenCredential,
+  RegistryCredentials,
+} from './credentials.js';
 import {
   acrTokenService,
   distributionTokenService,
@@ -11,7 +15,6 @@ import {
   type TokenService,
   type TokenServiceOptions,
 } from './token-service.js';
-import type { EntraTokenCredential, AcrRegistryCredentials } from './credentials.js';
 
 /** `repository:<name>:<actions>` for a repository and the actions a request needs. */
 export function repositoryScope(repository: string, actions: readonly ('pull' | 'push')[]): string {
