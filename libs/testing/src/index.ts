@@ -1,6 +1,7 @@
 /**
  * Test-only helpers: a real Redis per run with per-test isolation, a grpc-js server on port 0,
- * free loopback ports. Never imported by production code.
+ * free loopback ports, a Kubernetes API fake with simulated kubelets. Never imported by
+ * production code.
  */
 export { freePort } from './ports.js';
 export {
@@ -14,3 +15,20 @@ export {
 } from './redis-server.js';
 export { testRedisUrl, uniqueTestName, isolatedRedis, type IsolatedRedis } from './redis.js';
 export { startGrpcTestServer, type GrpcTestServer } from './grpc.js';
+export {
+  startKubernetesFake,
+  type KubernetesFake,
+  type KubernetesFakeOptions,
+} from './kubernetes/fake.js';
+export type { AcceptedManifest } from './kubernetes/api.js';
+export type { Interceptor, RecordedRequest, Verb } from './kubernetes/http.js';
+export type { StoreEvent as KubernetesChange } from './kubernetes/store.js';
+export type { SimulatedNode } from './kubernetes/controllers.js';
+export type { ContainerLaunch, ContainerProcess, PodRunner } from './kubernetes/kubelet.js';
+export type { JsonObject as KubernetesJson } from './kubernetes/json.js';
+export {
+  httpPodRunner,
+  processPodRunner,
+  type HttpPodRunnerOptions,
+  type ProcessPodRunnerOptions,
+} from './kubernetes/runner.js';

@@ -58,7 +58,7 @@ export interface KubernetesFake {
   /** Objects of a kind, optionally in one namespace, read directly. */
   objects(kind: string, namespace?: string): JsonObject[];
   /**
-   * Resolves once `condition` holds, checked now and after every change; rejects after
+   * Resolves once `condition` holds, checked now, after every change and every 20 ms; rejects after
    * `timeoutMs` (default 10 s) with `description`. A bound on failing, never a measurement.
    */
   until(condition: () => boolean, description: string, timeoutMs?: number): Promise<void>;
@@ -180,8 +180,11 @@ export async function startKubernetesFake(
           reject(new Error(`timed out waiting for ${description}`));
         }, timeoutMs);
         const unsubscribe = store.subscribe(() => setImmediate(check));
+        // Conditions may also depend on things outside the store (what a client has seen).
+        const poll = setInterval(check, 20);
         const finish = () => {
           clearTimeout(timer);
+          clearInterval(poll);
           unsubscribe();
         };
         check();
