@@ -13,3 +13,4 @@ export type {
   WorkloadDriver,
   WorkloadSpec,
 } from './driver.js';
+export * from './images/index.js';
