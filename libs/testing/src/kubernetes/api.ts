@@ -473,7 +473,7 @@ export class ApiServer {
   }
 
   #emptyNamespace(namespace: string): void {
-    for (const kind of ['Deployment', 'Job', 'Service', 'Lease', 'Pod']) {
+    for (const kind of ['Deployment', 'Job', 'Service', 'Lease', 'ConfigMap', 'Pod']) {
       const type = resourceTypeOfKind(kind);
       for (const object of this.store.list(type, namespace)) {
         this.hooks.beforeRemove?.(type, object, 'Background');

@@ -41,6 +41,7 @@ export interface SimulatedNode {
 const POD = resourceTypeOfKind('Pod');
 const DEPLOYMENT = resourceTypeOfKind('Deployment');
 const JOB = resourceTypeOfKind('Job');
+const CONFIG_MAP = resourceTypeOfKind('ConfigMap');
 
 const HASH_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 
@@ -522,6 +523,24 @@ export class ClusterControllers {
   }
 
   #collectGarbage(): void {
+    // ConfigMaps owned by a Job (a build context) go with it, unless it was orphaned.
+    for (const map of this.store.list(CONFIG_MAP)) {
+      const job =
+        owner(map, 'Job') ??
+        arrayAt(objectAt(map, 'metadata'), 'ownerReferences').find(
+          (r): r is JsonObject => isObject(r) && r['kind'] === 'Job',
+        );
+      if (!job) continue;
+      const alive = this.store
+        .list(JOB, namespaceOf(map))
+        .some((j) => stringAt(objectAt(j, 'metadata'), 'uid') === job['uid']);
+      if (alive) continue;
+      if (this.#policies.get(String(job['uid'])) === 'Orphan') {
+        const orphan = clone(map);
+        delete meta(orphan)['ownerReferences'];
+        this.store.replace(CONFIG_MAP, orphan);
+      } else this.store.remove(CONFIG_MAP, namespaceOf(map), nameOf(map));
+    }
     for (const pod of this.store.list(POD)) {
       if (this.#ownerExists(pod) !== false) continue;
       const ownerUid = this.#ownerUid(pod) ?? '';

@@ -4,6 +4,7 @@ import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { Scale } from 'kubernetes-models/autoscaling/v1/Scale';
 import { Job } from 'kubernetes-models/batch/v1/Job';
 import { Lease } from 'kubernetes-models/coordination.k8s.io/v1/Lease';
+import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Namespace } from 'kubernetes-models/v1/Namespace';
 import { Pod } from 'kubernetes-models/v1/Pod';
 import { Service } from 'kubernetes-models/v1/Service';
@@ -100,6 +101,20 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
     nameRule: 'dns1035',
     fieldSelectors: new Set([...METADATA_FIELDS, 'spec.clusterIP', 'spec.type']),
     defaults: (object) => defaultService(object),
+  },
+  {
+    group: '',
+    version: 'v1',
+    plural: 'configmaps',
+    kind: 'ConfigMap',
+    namespaced: true,
+    model: ConfigMap as unknown as ValidatingModel,
+    clientModel: 'V1ConfigMap',
+    statusSubresource: false,
+    tracksGeneration: false,
+    nameRule: 'subdomain',
+    fieldSelectors: new Set(METADATA_FIELDS),
+    defaults: () => undefined,
   },
   {
     group: 'apps',
