@@ -174,6 +174,10 @@ describe('server-side apply', () => {
       ['apply', 'Deployment', 'api', 'skiff-test'],
     ]);
     expect(fake.accepted[0]?.body).toEqual(deployment('web'));
+    // An apply that creates needs `create` as well as `patch` from RBAC; one that updates, `patch`.
+    await apply(deployment('web'));
+    const applies = fake.requests.filter((r) => r.resource === 'deployments' && r.name === 'web');
+    expect(applies.map((r) => r.authorizedVerbs)).toEqual([['patch', 'create'], ['patch']]);
     expect((fake.accepted[0]?.object['metadata'] as { uid?: string }).uid).toBeTruthy();
   });
 });

@@ -23,6 +23,11 @@ export interface RecordedRequest {
   readonly query: Readonly<Record<string, string>>;
   /** The RBAC verb (undefined for non-resource URLs such as /version). */
   readonly verb: Verb | undefined;
+  /**
+   * Every verb a real API server authorizes for this request: the verb, plus `create` for a
+   * server-side apply that created the object (apply needs both `patch` and `create` then).
+   */
+  readonly authorizedVerbs: Verb[];
   /** API group; '' for core. */
   readonly apiGroup: string;
   /** Plural resource name, e.g. `deployments`. */
@@ -216,6 +221,7 @@ export async function handle(
     path: url.pathname,
     query: Object.fromEntries(url.searchParams),
     verb,
+    authorizedVerbs: verb ? [verb] : [],
     apiGroup: target?.type.group ?? '',
     resource: target?.type.plural ?? '',
     subresource: target?.subresource ?? '',
@@ -250,6 +256,7 @@ export async function handle(
       request,
       response,
       answer,
+      (v: Verb) => recorded.authorizedVerbs.push(v),
     );
   } catch (error) {
     const apiError =
@@ -276,6 +283,7 @@ async function dispatch(
   request: IncomingMessage,
   response: ServerResponse,
   answer: (code: number) => void,
+  authorize: (verb: Verb) => void,
 ): Promise<void> {
   const { api } = context;
   const { type, name, subresource } = target;
@@ -339,6 +347,7 @@ async function dispatch(
         ...write,
         force: query.get('force') === 'true',
       });
+      if (result.created) authorize('create');
       return ok(result.created ? 201 : 200, result.object, result.warnings);
     }
     case 'delete': {

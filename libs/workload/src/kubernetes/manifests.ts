@@ -86,7 +86,8 @@ export interface ManifestOptions {
 /** A small image with `sh` and `sleep`, trusted, for the artifact wait. */
 export const DEFAULT_WAIT_IMAGE = 'busybox:1.37';
 
-const DEFAULT_CACHE = '/var/lib/skiff/cache';
+/** Default {@link ManifestOptions.artifactCacheHostPath} (the agent DaemonSet mounts the same). */
+export const DEFAULT_ARTIFACT_CACHE_HOST_PATH = '/var/lib/skiff/cache';
 const DEFAULT_DATA_COLLECTION = '/var/lib/skiff/data-collection';
 
 /**
@@ -300,7 +301,10 @@ export function deploymentManifest(
   if (artifacts.paths.length > 0) {
     volumes.push({
       name: 'artifacts',
-      hostPath: { path: options.artifactCacheHostPath ?? DEFAULT_CACHE, type: 'Directory' },
+      hostPath: {
+        path: options.artifactCacheHostPath ?? DEFAULT_ARTIFACT_CACHE_HOST_PATH,
+        type: 'Directory',
+      },
     });
   }
   if (spec.dataCollection) {
