@@ -154,7 +154,11 @@ export class LocalProcessDriver implements WorkloadDriver {
   async listReplicas(key?: ServiceKey): Promise<Replica[]> {
     if (key) checkServiceKey(key);
     const keys = key ? [key] : await this.layout.services();
-    const records = (await Promise.all(keys.map((k) => this.records.replicas(k)))).flat();
+    // Read between passes: a pass writes one replica ready and then another terminating, and
+    // a listing must not see the second change without the first.
+    const records = (
+      await Promise.all(keys.map((k) => this.exclusive(k, () => this.records.replicas(k))))
+    ).flat();
     const now = Date.now();
     for (const [cacheKey, cached] of this.inFlightCache) {
       if (now - cached.at > 10_000) this.inFlightCache.delete(cacheKey);

@@ -155,7 +155,9 @@ export interface LoadReport {
 
 /**
  * Keeps `concurrency` clients scoring, each request to a replica the driver lists as ready at
- * that moment (as a router would, with a fresh routing table per request), until stopped.
+ * that moment (as a router would, with a fresh routing table per request), until stopped. No
+ * more clients than {@link irisSpec}'s maxConcurrentRequests: a replica answers 503 past its
+ * limit, and queueing is the router's job, not this client's.
  */
 export class ScoringLoad {
   private running = true;
@@ -168,7 +170,7 @@ export class ScoringLoad {
   constructor(
     private readonly driver: LocalProcessDriver,
     private readonly key: ServiceKey,
-    concurrency = 3,
+    concurrency = 2,
   ) {
     for (let i = 0; i < concurrency; i += 1) this.loops.push(this.loop());
   }
