@@ -14,6 +14,8 @@ import type {
   V1VolumeMount,
 } from '@kubernetes/client-node';
 import type { LivenessSettings, ReplicaResources, ServiceKey, WorkloadSpec } from '../driver.js';
+// The environment images' contract: the scoring server's port and the user they run as.
+import { REPLICA_UID, SCORING_PORT } from '../images/dockerfile.js';
 
 /** The one field manager every apply of the agent uses. */
 export const FIELD_MANAGER = 'skiff-agent';
@@ -39,8 +41,6 @@ export const ANNOTATIONS = {
 export const SCORING_CONTAINER = 'scoring';
 /** The name of its port; a replica's address is `podIP:<containerPort of this port>`. */
 export const SCORING_PORT_NAME = 'http';
-/** The scoring server's port in the container (the Azure ML v1 port, SKIFF_PORT's default). */
-export const DEFAULT_SCORING_PORT = 5001;
 /** GPUs as the NVIDIA device plugin advertises them. */
 export const GPU_RESOURCE = 'nvidia.com/gpu';
 /**
@@ -49,8 +49,6 @@ export const GPU_RESOURCE = 'nvidia.com/gpu';
  * or replaces with {@link ManifestOptions.fpgaResourceName}.
  */
 export const DEFAULT_FPGA_RESOURCE = 'skiff.dev/fpga';
-/** The user the environment images run as (USER in their Dockerfile). */
-export const REPLICA_UID = 10001;
 
 /** Where a replica finds its files (the Azure ML v1 layout). */
 export const REPLICA_PATHS = {
@@ -69,7 +67,7 @@ export interface ManifestOptions {
   readonly artifactCacheHostPath?: string;
   /** Where data-collection records are written on the node; default `/var/lib/skiff/data-collection`. */
   readonly dataCollectionHostPath?: string;
-  /** Default {@link DEFAULT_SCORING_PORT}. */
+  /** Default {@link SCORING_PORT} (the port the environment images' scoring server uses). */
   readonly scoringPort?: number;
   /** Default {@link DEFAULT_FPGA_RESOURCE}. */
   readonly fpgaResourceName?: string;
@@ -233,7 +231,7 @@ function scoringEnv(spec: WorkloadSpec, port: number): V1EnvVar[] {
 }
 
 /** The spec's environment variables (sorted) followed by the scoring server's own. */
-export function containerEnv(spec: WorkloadSpec, port: number = DEFAULT_SCORING_PORT): V1EnvVar[] {
+export function containerEnv(spec: WorkloadSpec, port: number = SCORING_PORT): V1EnvVar[] {
   const own = scoringEnv(spec, port);
   const reserved = new Set(own.map((e) => e.name));
   const user = Object.entries(spec.environmentVariables)
@@ -291,7 +289,7 @@ export function deploymentManifest(
   spec: WorkloadSpec,
   options: ManifestOptions = {},
 ): V1Deployment {
-  const port = options.scoringPort ?? DEFAULT_SCORING_PORT;
+  const port = options.scoringPort ?? SCORING_PORT;
   const fpga = options.fpgaResourceName ?? DEFAULT_FPGA_RESOURCE;
   const { readiness, liveness } = probes(spec.liveness);
   const labels = objectLabels(spec);
@@ -399,7 +397,7 @@ export function serviceManifest(spec: WorkloadSpec, options: ManifestOptions = {
       ports: [
         {
           name: SCORING_PORT_NAME,
-          port: options.scoringPort ?? DEFAULT_SCORING_PORT,
+          port: options.scoringPort ?? SCORING_PORT,
           targetPort: SCORING_PORT_NAME,
           protocol: 'TCP',
         },
