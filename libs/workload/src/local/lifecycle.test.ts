@@ -9,6 +9,7 @@ import {
   irisSpec,
   openTestDriver,
   processesOfService,
+  runningReplicaIds,
   score,
   serverPid,
   uniqueKey,
@@ -65,9 +66,8 @@ describe('LocalProcessDriver with real scoring servers', () => {
       name.startsWith('iris-g'),
     );
     expect(dirs).toHaveLength(2);
-    // Two launchers and two scoring servers with their Python workers; no third replica.
-    const replicaIds = new Set(again.map((r) => r.id));
-    expect(replicaIds.size).toBe(2);
+    // Processes (launchers, servers, Python workers) of these two replicas and of no third.
+    expect(await runningReplicaIds(key)).toEqual(again.map((r) => r.id).sort());
   });
 
   it('gives a replica of several models a folder of <name>/<version> links as AZUREML_MODEL_DIR', async () => {

@@ -7,7 +7,7 @@ import { rolloutProgress } from './rollout.js';
 import {
   irisSpec,
   openTestDriver,
-  processesOfService,
+  runningReplicaIds,
   ScoringLoad,
   uniqueKey,
   waitFor,
@@ -102,8 +102,9 @@ describe('LocalProcessDriver under load', () => {
     for (const listed of seen) {
       expect(listed.filter((r) => r.phase === 'ready').length).toBeGreaterThanOrEqual(2);
     }
-    // Four processes per replica at most (launcher, server, worker x2); the old ones are gone.
-    const pids = await processesOfService(key);
-    expect(pids.length).toBeLessThanOrEqual(2 * 4);
+    // No process of an old replica is left.
+    const current = (await driver.listReplicas(key)).map((r) => r.id).sort();
+    expect(current).toHaveLength(2);
+    expect(await runningReplicaIds(key)).toEqual(current);
   });
 });

@@ -1,6 +1,7 @@
 // Test helpers for the local driver: real scoring-server processes (started by path through the
 // app's bin, never imported), the repository's examples as entry scripts, a scoring client that
 // keeps sending to whatever the driver lists as ready, and process/file checks for leftovers.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -209,25 +210,50 @@ export class ScoringLoad {
   }
 }
 
+/** One process of a replica, found by its environment. */
+export interface ServiceProcess {
+  readonly pid: number;
+  readonly replicaId: string;
+}
+
 /**
- * Pids of every process started for a service (launchers, scoring servers, Python workers):
- * they all carry SKIFF_SERVICE_ID=<workspace>/<service> in their environment.
+ * Every process started for a service (launchers, scoring servers, Python workers): they all
+ * carry SKIFF_SERVICE_ID=<workspace>/<service> and their SKIFF_REPLICA_ID in their environment.
  */
-export async function processesOfService(key: ServiceKey): Promise<number[]> {
-  const marker = Buffer.from(`SKIFF_SERVICE_ID=${key.workspace}/${key.service}\0`);
-  const found: number[] = [];
+export async function processesOfService(key: ServiceKey): Promise<ServiceProcess[]> {
+  const marker = `SKIFF_SERVICE_ID=${key.workspace}/${key.service}`;
+  const found: ServiceProcess[] = [];
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const environ = await readFile(`/proc/${entry}/environ`);
+      const environ = (await readFile(`/proc/${entry}/environ`, 'utf8')).split('\0');
       const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
       const state = stat.slice(stat.lastIndexOf(')') + 2)[0];
-      if (state !== 'Z' && environ.includes(marker)) found.push(Number(entry));
+      if (state === 'Z' || !environ.includes(marker)) continue;
+      const id = environ.find((v) => v.startsWith('SKIFF_REPLICA_ID='));
+      found.push({ pid: Number(entry), replicaId: id?.slice('SKIFF_REPLICA_ID='.length) ?? '' });
     } catch {
       // gone, or not ours
     }
   }
   return found;
+}
+
+/** The replica ids that have at least one process running. */
+export async function runningReplicaIds(key: ServiceKey): Promise<string[]> {
+  return [...new Set((await processesOfService(key)).map((p) => p.replicaId))].sort();
+}
+
+/**
+ * Starts a stand-in agent process that opens a driver on `stateDir` and applies `spec`
+ * (test-support/agent-child.ts, run from sources like every app's bin).
+ */
+export function startAgentChild(stateDir: string, spec: WorkloadSpec): ChildProcess {
+  const register = join(REPO_ROOT, 'tools/source-runtime/register.mjs');
+  const script = fileURLToPath(new URL('./agent-child.ts', import.meta.url));
+  return spawn(process.execPath, ['--import', register, script, stateDir, JSON.stringify(spec)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
 }
 
 /** The scoring server's pid of a replica, from the launcher's run.json. */
