@@ -104,6 +104,8 @@ export function modelDir(layout: StateLayout, spec: WorkloadSpec, folder: string
   return folder === '' ? '' : join(layout.modelsDir(spec), folder);
 }
 
+const QUIETER_THAN_INFO = new Set(['warn', 'error', 'fatal']);
+
 /** The inputs of {@link replicaEnvironment}. */
 export interface ReplicaEnvironmentInput {
   readonly spec: WorkloadSpec;
@@ -116,7 +118,8 @@ export interface ReplicaEnvironmentInput {
 /**
  * The scoring server's environment. The spec's variables override the base environment, and
  * the driver's own (port, ids, limits) override both: an inferenceconfig.json cannot move a
- * replica off loopback or give it another replica's id.
+ * replica off loopback or give it another replica's id. SKIFF_LOG_LEVEL may be debug or trace
+ * but not quieter than info.
  */
 export function replicaEnvironment(input: ReplicaEnvironmentInput): Record<string, string> {
   const { spec } = input;
@@ -137,6 +140,8 @@ export function replicaEnvironment(input: ReplicaEnvironmentInput): Record<strin
   delete env['AZUREML_MODEL_DIR'];
   delete env['SKIFF_MODEL_DIR'];
   delete env['SKIFF_DATA_COLLECTION_DIR'];
+  // The launcher learns the kernel-chosen port from the server's `listening` line, at info.
+  if (QUIETER_THAN_INFO.has(env['SKIFF_LOG_LEVEL'] ?? '')) env['SKIFF_LOG_LEVEL'] = 'info';
   if (input.modelDir !== '') env['AZUREML_MODEL_DIR'] = input.modelDir;
   if (spec.dataCollection) env['SKIFF_DATA_COLLECTION_DIR'] = input.dataCollectionDir;
   return env;

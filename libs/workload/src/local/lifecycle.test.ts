@@ -1,6 +1,6 @@
 // The local driver with real scoring-server processes: start, score, restart, logs, delete.
 import { kill } from 'node:process';
-import { access, readdir } from 'node:fs/promises';
+import { access, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReplicaLogLine, ServiceKey } from '../driver.js';
@@ -38,7 +38,7 @@ function newKey(): ServiceKey {
   return key;
 }
 
-describe('LocalProcessDriver with real scoring servers', () => {
+describe('LocalProcessDriver with real scoring servers', { timeout: 90_000 }, () => {
   it('starts the replicas on their own loopback ports, each scoring; the same spec again adds none', async () => {
     const key = newKey();
     await driver.apply(irisSpec(key, { replicas: 2 }));
@@ -94,6 +94,53 @@ describe('LocalProcessDriver with real scoring servers', () => {
 
     await driver.delete(key);
     await expect(access(join(stateDir, key.workspace, key.service))).rejects.toThrow();
+  });
+
+  it("passes the spec's variables on, but not over its own; data collection goes under dataCollectionDir", async () => {
+    const key = newKey();
+    await driver.apply(
+      irisSpec(key, {
+        dataCollection: true,
+        environmentVariables: {
+          GREETING: 'hi',
+          SKIFF_PORT: '1',
+          AZUREML_MODEL_DIR: '/nowhere',
+          // Quieter than info would hide the `listening` line the port is learned from.
+          SKIFF_LOG_LEVEL: 'warn',
+        },
+      }),
+    );
+    const [replica] = await waitForReady(driver, key, 1);
+    expect(replica!.address).not.toBe('127.0.0.1:1');
+    expect((await score(replica!.address)).status).toBe(200);
+    // The scoring server's layout: <dir>/<service id, '/' made '_'>/<replica>.jsonl.
+    const collected = join(
+      stateDir,
+      '.data-collection',
+      `${key.workspace}_${key.service}`,
+      `${replica!.id}.jsonl`,
+    );
+    const record = await waitFor('the data-collection record', () =>
+      readFile(collected, 'utf8').then(
+        (text) => (text.includes('setosa') ? text : undefined),
+        () => undefined,
+      ),
+    );
+    expect(JSON.parse(record.split('\n')[0]!)).toMatchObject({ replica: replica!.id, status: 200 });
+    // The scoring server's own environment: the spec's variable, the driver's values.
+    const environ = (
+      await readFile(`/proc/${await serverPid(stateDir, key, replica!.id)}/environ`, 'utf8')
+    ).split('\0');
+    expect(environ).toEqual(
+      expect.arrayContaining([
+        'GREETING=hi',
+        'SKIFF_PORT=0',
+        'SKIFF_HOST=127.0.0.1',
+        'SKIFF_LOG_LEVEL=info',
+        `AZUREML_MODEL_DIR=${join(EXAMPLES, 'models/iris-logreg/1')}`,
+        `SKIFF_SOURCE_DIR=${join(EXAMPLES, 'iris-python')}`,
+      ]),
+    );
   });
 
   it('restarts a replica killed with SIGKILL, counts the restart and says why', async () => {

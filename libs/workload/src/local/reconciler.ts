@@ -151,7 +151,9 @@ export class ServiceReconciler {
       next = { ...next, backoffMs: this.s.backoff.initialMs };
     }
     if (probe && probe.livenessFailures >= next.liveness.failureThreshold) {
-      const reason = `liveness probe failed ${probe.livenessFailures} times in a row (${probe.livenessError})`;
+      const times =
+        probe.livenessFailures === 1 ? 'once' : `${probe.livenessFailures} times in a row`;
+      const reason = `liveness probe failed ${times} (${probe.livenessError})`;
       await killReplica(next.id, identity(next));
       return this.exited(key, next, now, reason);
     }

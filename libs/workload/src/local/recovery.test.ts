@@ -54,7 +54,7 @@ async function replicaDirs(stateDir: string, key: ServiceKey): Promise<string[]>
   return names.filter((name) => /-g\d+-[0-9a-f]{8}$/.test(name)).sort();
 }
 
-describe('LocalProcessDriver after an agent restart', () => {
+describe('LocalProcessDriver after an agent restart', { timeout: 90_000 }, () => {
   it('a new driver lists the running replicas as they are and does not restart them', async () => {
     const key = uniqueKey();
     const { driver, stateDir } = await firstAgent(key);

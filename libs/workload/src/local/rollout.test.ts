@@ -33,7 +33,7 @@ async function whileScoring(load: ScoringLoad, count: number): Promise<void> {
   await waitFor(`${count} more scored requests`, () => load.succeeded >= target);
 }
 
-describe('LocalProcessDriver under load', () => {
+describe('LocalProcessDriver under load', { timeout: 90_000 }, () => {
   it('scales 1 → 3 → 1 without failing a request, draining the replicas it removes', async () => {
     const key = uniqueKey();
     applied.push(key);

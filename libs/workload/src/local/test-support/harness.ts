@@ -121,7 +121,7 @@ export async function waitForReady(
       const ready = replicas.filter((r) => r.phase === 'ready' && match(r));
       return ready.length === count && replicas.length === count ? ready : undefined;
     },
-    60_000,
+    45_000,
     () => driver.listReplicas(key),
   );
 }
