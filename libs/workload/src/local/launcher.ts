@@ -20,13 +20,17 @@ import { processStart, type ProcessIdentity } from './processes.js';
 import type { LaunchRecord } from './records.js';
 
 const LAUNCHER_SOURCE = String.raw`'use strict';
-// skiff local replica launcher (libs/workload/src/local/launcher.ts): argv = dir command args...
+// skiff local replica launcher (libs/workload/src/local/launcher.ts):
+// argv = dir maxLogBytes command args...
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 
-const [dir, command, ...args] = process.argv.slice(2);
-const log = fs.openSync(path.join(dir, 'replica.log'), 'a', 0o600);
+const [dir, maxLogBytes, command, ...args] = process.argv.slice(2);
+const logPath = path.join(dir, 'replica.log');
+const maxLog = Number(maxLogBytes) > 0 ? Number(maxLogBytes) : Infinity;
+let log = fs.openSync(logPath, 'a', 0o600);
+let logSize = fs.fstatSync(log).size;
 const run = { launcherPid: process.pid, serverPid: 0, port: 0, exit: null };
 
 function save() {
@@ -55,6 +59,13 @@ function append(stream, lines) {
   }
   try {
     fs.writeSync(log, text);
+    logSize += Buffer.byteLength(text);
+    if (logSize >= maxLog) {
+      fs.closeSync(log);
+      fs.renameSync(logPath, logPath + '.1');
+      log = fs.openSync(logPath, 'a', 0o600);
+      logSize = 0;
+    }
   } catch {}
 }
 
@@ -131,18 +142,16 @@ export async function installLauncher(layout: StateLayout): Promise<string> {
 export async function spawnLauncher(
   launcherPath: string,
   replicaDir: string,
+  maxLogBytes: number,
   launch: LaunchRecord,
 ): Promise<ProcessIdentity> {
-  const child = spawn(
-    process.execPath,
-    [launcherPath, replicaDir, launch.command, ...launch.args],
-    {
-      cwd: launch.cwd,
-      env: launch.env,
-      detached: true,
-      stdio: 'ignore',
-    },
-  );
+  const argv = [launcherPath, replicaDir, String(maxLogBytes), launch.command, ...launch.args];
+  const child = spawn(process.execPath, argv, {
+    cwd: launch.cwd,
+    env: launch.env,
+    detached: true,
+    stdio: 'ignore',
+  });
   child.unref();
   await once(child, 'spawn'); // rejects with the spawn error
   const pid = child.pid ?? 0;

@@ -195,6 +195,39 @@ describe('LocalProcessDriver with real scoring servers', { timeout: 90_000 }, ()
     }
   });
 
+  it('rotates a large log to replica.log.1 without the follower losing or repeating a line', async () => {
+    const small = await openTestDriver({ maxLogBytes: 4_096 });
+    const key = uniqueKey();
+    const scored: ReplicaLogLine[] = [];
+    const stop = small.driver.followLogs((_, lines) =>
+      scored.push(...lines.filter((l) => l.text.includes('"msg":"score"'))),
+    );
+    try {
+      await small.driver.apply(irisSpec(key));
+      const [replica] = await waitForReady(small.driver, key, 1);
+      // One request at a time, each seen by the follower before the next: several rotations
+      // happen, never two between polls.
+      for (let i = 1; i <= 30; i += 1) {
+        expect((await score(replica!.address)).status).toBe(200);
+        await waitFor(`score line ${i}`, () => scored.length >= i);
+      }
+      expect(scored).toHaveLength(30);
+      const ids = scored.map((l) => (JSON.parse(l.text) as { requestId: string }).requestId);
+      expect(new Set(ids).size).toBe(30);
+      const dir = join(small.stateDir, key.workspace, key.service, replica!.id);
+      expect(await readdir(dir)).toContain('replica.log.1');
+      // The tail reaches into the rotated file when the current one is short.
+      const tail = await small.driver.tailLogs(key, 1_000);
+      expect(tail.filter((l) => l.text.includes('"msg":"score"')).length).toBeGreaterThan(
+        (await readFile(join(dir, 'replica.log'), 'utf8')).split('"msg":"score"').length - 1,
+      );
+    } finally {
+      stop();
+      await small.driver.delete(key);
+      await small.dispose();
+    }
+  });
+
   it('deletes a service: no process, file or directory is left, and a second delete is a no-op', async () => {
     const key = newKey();
     await driver.apply(irisSpec(key, { replicas: 2 }));

@@ -10,13 +10,14 @@ import type {
 import { checkLocalSpec, ensureModelFolder, modelFolderName, specHash } from './environment.js';
 import { installLauncher } from './launcher.js';
 import { checkServiceKey, serviceName, StateLayout } from './layout.js';
-import { lastLines, LogFollower, parseLogLines } from './logs.js';
+import { lastReplicaLines, LogFollower, parseLogLines } from './logs.js';
 import {
   resolveOptions,
   type LocalProcessDriverOptions,
   type LocalProcessDriverSettings,
 } from './options.js';
 import { httpGet, inFlightOf, ReplicaProbes } from './probes.js';
+import { lockStateDir } from './state-lock.js';
 import { isRunning } from './processes.js';
 import { ServiceReconciler } from './reconciler.js';
 import { RecordStore, type ReplicaRecord } from './records.js';
@@ -54,22 +55,31 @@ export class LocalProcessDriver implements WorkloadDriver {
 
   /**
    * Prepares `stateDir`, takes over what it finds there (one supervisor pass: adopt running
-   * replicas, restart or clean up the rest), and starts the supervisor.
+   * replicas, restart or clean up the rest), and starts the supervisor. Throws
+   * FailedPreconditionError while another open driver (in any process) uses `stateDir`.
    */
   static async open(options: LocalProcessDriverOptions): Promise<LocalProcessDriver> {
     const settings = resolveOptions(options);
     await mkdir(settings.stateDir, { recursive: true, mode: 0o700 });
-    const layout = new StateLayout(settings.stateDir);
-    const driver = new LocalProcessDriver(settings, layout, await installLauncher(layout));
-    await driver.supervise();
-    driver.schedule();
-    return driver;
+    const unlock = await lockStateDir(settings.stateDir);
+    try {
+      const layout = new StateLayout(settings.stateDir);
+      const launcher = await installLauncher(layout);
+      const driver = new LocalProcessDriver(settings, layout, launcher, unlock);
+      await driver.supervise();
+      driver.schedule();
+      return driver;
+    } catch (error) {
+      await unlock();
+      throw error;
+    }
   }
 
   protected constructor(
     private readonly settings: LocalProcessDriverSettings,
     layout: StateLayout,
     launcherPath: string,
+    private readonly unlock: () => Promise<void>,
   ) {
     this.layout = layout;
     this.records = new RecordStore(layout);
@@ -88,6 +98,7 @@ export class LocalProcessDriver implements WorkloadDriver {
       dataCollectionDir: settings.dataCollectionDir,
       drainGraceMs: settings.drainGraceMs,
       killMarginMs: settings.killMarginMs,
+      maxLogBytes: settings.maxLogBytes,
       backoff: { initialMs: settings.restartBackoffMs, maxMs: settings.maxRestartBackoffMs },
       backoffResetMs: settings.backoffResetMs,
       log: settings.logger,
@@ -172,7 +183,7 @@ export class LocalProcessDriver implements WorkloadDriver {
     if (!Number.isSafeInteger(lines) || lines <= 0) return [];
     const perReplica = await Promise.all(
       (await this.layout.replicaIds(key)).map(async (id) =>
-        parseLogLines(id, await lastLines(this.layout.logFile(key, id), lines)),
+        parseLogLines(id, await lastReplicaLines(this.layout.logFile(key, id), lines)),
       ),
     );
     return perReplica
@@ -201,12 +212,14 @@ export class LocalProcessDriver implements WorkloadDriver {
    * opened later on the same `stateDir` takes them over.
    */
   async close(): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
     clearTimeout(this.timer);
     await this.supervising;
     await Promise.all([...this.followers].map((follower) => follower.stop()));
     this.followers.clear();
     await Promise.all([...this.locks.values()]);
+    await this.unlock();
   }
 
   private assertOpen(): void {

@@ -1,6 +1,8 @@
 // replica.log: one line per line a replica wrote, `<ISO time> <stdout|stderr> <text>`, appended
 // by the replica's launcher (and by the driver for its own notes: why a replica restarted). It
-// outlives the agent and every restart of the replica, which appends to the same file.
+// outlives the agent and every restart of the replica, which appends to the same file. Past
+// `maxLogBytes` the launcher renames it to replica.log.1 (replacing the previous one) and
+// starts a new one, so a replica's logs stay within twice that size.
 import { appendFile, open, stat } from 'node:fs/promises';
 import type { ReplicaLogLine, ServiceKey } from '../driver.js';
 import type { StateLayout } from './layout.js';
@@ -32,6 +34,13 @@ export function parseLogLines(replicaId: string, lines: readonly string[]): Repl
 /** Appends a note of the driver's own to a replica's log (as stderr, where a user looks). */
 export async function appendDriverNote(file: string, text: string, now: Date): Promise<void> {
   await appendFile(file, `${now.toISOString()} stderr [skiff] ${text}\n`, { mode: 0o600 });
+}
+
+/** The last `count` lines a replica logged: replica.log, then its rotated predecessor. */
+export async function lastReplicaLines(file: string, count: number): Promise<string[]> {
+  const lines = await lastLines(file, count);
+  if (lines.length >= count) return lines;
+  return [...(await lastLines(`${file}.1`, count - lines.length)), ...lines];
 }
 
 /** The last `count` complete lines of a file (read backwards in chunks), oldest first. */
@@ -179,41 +188,49 @@ export class LogFollower {
     }
     let file = this.files.get(path);
     if (!file) {
-      file = {
-        inode: info.ino,
-        offset: initial ? info.size : 0,
-        rest: Buffer.alloc(0),
-      };
+      file = { inode: info.ino, offset: initial ? info.size : 0, rest: Buffer.alloc(0) };
       this.files.set(path, file);
     }
+    const lines: string[] = [];
     if (file.inode !== info.ino || info.size < file.offset) {
+      // Rotated by the launcher (renamed to .1): first what was added to it before the rename.
+      const rotated = `${path}.1`;
+      const old = await stat(rotated).catch(() => undefined);
+      if (file.inode !== info.ino && old?.ino === file.inode) {
+        lines.push(...(await readFrom(rotated, file, old.size)));
+      }
       file.inode = info.ino;
       file.offset = 0;
       file.rest = Buffer.alloc(0);
     }
-    if (info.size <= file.offset) return [];
-    // At most 4 MiB per poll: a replica that logged a lot is caught up over several polls.
-    const length = Math.min(info.size - file.offset, 4 * 1024 * 1024);
-    const buffer = Buffer.alloc(length);
-    let handle;
-    try {
-      handle = await open(path, 'r');
-    } catch {
-      return []; // removed since the stat: the replica is gone
-    }
-    let bytesRead: number;
-    try {
-      ({ bytesRead } = await handle.read(buffer, 0, length, file.offset));
-    } finally {
-      await handle.close();
-    }
-    file.offset += bytesRead;
-    // Cut at the last newline, as bytes: a character split across two reads stays whole.
-    const data = Buffer.concat([file.rest, buffer.subarray(0, bytesRead)]);
-    const end = data.lastIndexOf(0x0a);
-    file.rest = data.subarray(end + 1);
-    if (end < 0) return [];
-    const lines = data.subarray(0, end).toString('utf8').split('\n');
+    lines.push(...(await readFrom(path, file, info.size)));
     return parseLogLines(replicaId, lines);
   }
+}
+
+/** Complete lines of `path` from `file.offset` up to `size` (at most 4 MiB per call). */
+async function readFrom(path: string, file: FollowedFile, size: number): Promise<string[]> {
+  if (size <= file.offset) return [];
+  // At most 4 MiB per poll: a replica that logged a lot is caught up over several polls.
+  const length = Math.min(size - file.offset, 4 * 1024 * 1024);
+  const buffer = Buffer.alloc(length);
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch {
+    return []; // removed since the stat: the replica is gone
+  }
+  let bytesRead: number;
+  try {
+    ({ bytesRead } = await handle.read(buffer, 0, length, file.offset));
+  } finally {
+    await handle.close();
+  }
+  file.offset += bytesRead;
+  // Cut at the last newline, as bytes: a character split across two reads stays whole.
+  const data = Buffer.concat([file.rest, buffer.subarray(0, bytesRead)]);
+  const end = data.lastIndexOf(0x0a);
+  file.rest = data.subarray(end + 1);
+  if (end < 0) return [];
+  return data.subarray(0, end).toString('utf8').split('\n');
 }

@@ -48,6 +48,11 @@ export interface LocalProcessDriverOptions {
   readonly readinessTimeoutMs?: number;
   /** How long an in-flight count read from `/metrics` is reused. Default 200. */
   readonly inFlightCacheMs?: number;
+  /**
+   * Size at which a replica's log is rotated (replica.log → replica.log.1, one generation
+   * kept), so a replica's logs use at most twice this. Default 64 MiB.
+   */
+  readonly maxLogBytes?: number;
   /** How often followLogs looks for new lines. Default 250. */
   readonly logPollIntervalMs?: number;
   /** Where the driver logs what it does to replicas (pino's Logger fits). Default: nowhere. */
@@ -78,6 +83,7 @@ export function resolveOptions(options: LocalProcessDriverOptions): LocalProcess
     superviseIntervalMs: options.superviseIntervalMs ?? 250,
     readinessTimeoutMs: options.readinessTimeoutMs ?? 1_000,
     inFlightCacheMs: options.inFlightCacheMs ?? 200,
+    maxLogBytes: options.maxLogBytes ?? 64 * 1024 * 1024,
     logPollIntervalMs: options.logPollIntervalMs ?? 250,
     logger: options.logger ?? SILENT,
   };
@@ -92,10 +98,14 @@ export function resolveOptions(options: LocalProcessDriverOptions): LocalProcess
     'readinessTimeoutMs',
     'inFlightCacheMs',
     'logPollIntervalMs',
+    'maxLogBytes',
   ] as const;
   for (const field of durations) {
     const value = settings[field];
-    const least = field.endsWith('IntervalMs') || field === 'readinessTimeoutMs' ? 1 : 0;
+    const least =
+      field.endsWith('IntervalMs') || field === 'readinessTimeoutMs' || field === 'maxLogBytes'
+        ? 1
+        : 0;
     if (!Number.isFinite(value) || value < least) {
       throw new InvalidArgumentError(`${field}: expected a number ≥ ${least}, got ${value}`, {
         field,

@@ -49,6 +49,7 @@ export interface ReconcilerSettings {
   readonly dataCollectionDir: string;
   readonly drainGraceMs: number;
   readonly killMarginMs: number;
+  readonly maxLogBytes: number;
   readonly backoff: BackoffPolicy;
   readonly backoffResetMs: number;
   readonly log: LocalDriverLogger;
@@ -259,6 +260,7 @@ export class ServiceReconciler {
       started = await spawnLauncher(
         this.s.launcherPath,
         this.s.layout.replicaDir(key, record.id),
+        this.s.maxLogBytes,
         launch,
       );
     } catch (error) {
