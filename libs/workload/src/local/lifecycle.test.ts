@@ -70,6 +70,23 @@ describe('LocalProcessDriver with real scoring servers', { timeout: 90_000 }, ()
     expect(await runningReplicaIds(key)).toEqual(again.map((r) => r.id).sort());
   });
 
+  it('watchReplicas reports each change of phase, and nothing once unsubscribed', async () => {
+    const key = newKey();
+    const phases: string[] = [];
+    const stop = await driver.watchReplicas((replicas) => {
+      const mine = replicas.filter((r) => r.workspace === key.workspace);
+      const text = mine.map((r) => r.phase).join(',');
+      if (phases.at(-1) !== text) phases.push(text);
+    });
+    await driver.apply(irisSpec(key));
+    await waitFor('ready to be watched', () => phases.at(-1) === 'ready');
+    stop();
+    expect(phases).toEqual(['', 'starting', 'ready']);
+    await driver.scale(key, 0);
+    await waitFor('the replica to go', async () => (await driver.listReplicas(key)).length === 0);
+    expect(phases.at(-1)).toBe('ready');
+  });
+
   it('gives a replica of several models a folder of <name>/<version> links as AZUREML_MODEL_DIR', async () => {
     const key = newKey();
     const spec = irisSpec(key, {

@@ -49,6 +49,7 @@ export class LocalProcessDriver implements WorkloadDriver {
   private readonly kicked = new Set<string>();
   private readonly inFlightCache = new Map<string, CachedInFlight>();
   private readonly followers = new Set<LogFollower>();
+  private readonly watchers = new Set<() => void>();
   private timer: NodeJS.Timeout | undefined;
   private supervising: Promise<void> = Promise.resolve();
   private closed = false;
@@ -208,6 +209,43 @@ export class LocalProcessDriver implements WorkloadDriver {
   }
 
   /**
+   * Calls `onChange` with the replicas of every service whenever one of them changes (phase,
+   * address, restarts, message; not the in-flight count alone), from a listing every
+   * `superviseIntervalMs` — the same shape as KubernetesDriver.watchReplicas. Resolves once
+   * the first listing is delivered; returns the unsubscribe function.
+   */
+  async watchReplicas(onChange: (replicas: Replica[]) => void): Promise<() => void> {
+    let stopped = false;
+    let last = '';
+    let timer: NodeJS.Timeout | undefined;
+    const look = async () => {
+      const replicas = await this.listReplicas();
+      const signature = JSON.stringify(replicas.map(({ inFlight: _, ...rest }) => rest));
+      if (!stopped && signature !== last) {
+        last = signature;
+        onChange(replicas);
+      }
+    };
+    const schedule = () => {
+      if (stopped || this.closed) return;
+      timer = setTimeout(() => {
+        void look()
+          .catch((error: unknown) => this.reportFailure(undefined, error))
+          .finally(schedule);
+      }, this.settings.superviseIntervalMs);
+    };
+    await look();
+    schedule();
+    const stop = () => {
+      stopped = true;
+      clearTimeout(timer);
+      this.watchers.delete(stop);
+    };
+    this.watchers.add(stop);
+    return stop;
+  }
+
+  /**
    * {@inheritDoc WorkloadDriver.close} Replicas keep running and keep their logs; a driver
    * opened later on the same `stateDir` takes them over.
    */
@@ -216,6 +254,7 @@ export class LocalProcessDriver implements WorkloadDriver {
     this.closed = true;
     clearTimeout(this.timer);
     await this.supervising;
+    for (const stop of [...this.watchers]) stop();
     await Promise.all([...this.followers].map((follower) => follower.stop()));
     this.followers.clear();
     await Promise.all([...this.locks.values()]);
