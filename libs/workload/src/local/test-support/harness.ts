@@ -155,10 +155,11 @@ export interface LoadReport {
 }
 
 /**
- * Keeps `concurrency` clients scoring, each request to a replica the driver lists as ready at
- * that moment (as a router would, with a fresh routing table per request), until stopped. No
- * more clients than {@link irisSpec}'s maxConcurrentRequests: a replica answers 503 past its
- * limit, and queueing is the router's job, not this client's.
+ * Keeps `concurrency` clients scoring the replicas the driver lists as ready, as a router does:
+ * from a routing table refreshed every `refreshMs` (a router learns of changes one report
+ * later, which is why a replica must stay reachable for a while after it is listed as
+ * terminating). No more clients than {@link irisSpec}'s maxConcurrentRequests: a replica answers
+ * 503 past its limit, and queueing is the router's job, not this client's.
  */
 export class ScoringLoad {
   private running = true;
@@ -166,13 +167,16 @@ export class ScoringLoad {
   private readonly failures: string[] = [];
   private readonly byReplica = new Map<string, number>();
   private readonly loops: Promise<void>[] = [];
+  private table: Replica[] = [];
   private turn = 0;
 
   constructor(
     private readonly driver: LocalProcessDriver,
     private readonly key: ServiceKey,
     concurrency = 2,
+    private readonly refreshMs = 300,
   ) {
+    this.loops.push(this.refresh());
     for (let i = 0; i < concurrency; i += 1) this.loops.push(this.loop());
   }
 
@@ -187,10 +191,17 @@ export class ScoringLoad {
     return { ok: this.ok, failures: this.failures, byReplica: this.byReplica };
   }
 
+  private async refresh(): Promise<void> {
+    while (this.running) {
+      const listed = await this.driver.listReplicas(this.key);
+      this.table = listed.filter((r) => r.phase === 'ready');
+      await new Promise((resolve) => setTimeout(resolve, this.refreshMs));
+    }
+  }
+
   private async loop(): Promise<void> {
     while (this.running) {
-      const ready = (await this.driver.listReplicas(this.key)).filter((r) => r.phase === 'ready');
-      const replica = ready[this.turn++ % Math.max(1, ready.length)];
+      const replica = this.table[this.turn++ % Math.max(1, this.table.length)];
       if (!replica) {
         await new Promise((resolve) => setTimeout(resolve, 10));
         continue;
