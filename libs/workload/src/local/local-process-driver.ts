@@ -38,7 +38,8 @@ interface CachedInFlight {
  * `superviseIntervalMs`) follows it through: restarts with backoff, readiness and liveness
  * probes, rollovers (new replicas first, old ones drained once new ones are ready) and drains
  * (`terminating` for `drainGraceMs`, then SIGTERM, then SIGKILL after the scoring timeout). To
- * wait for a rollout, poll `listReplicas` (see {@link rolloutProgress}).
+ * wait for a rollout, poll `listReplicas` (see {@link rolloutProgress}). The supervisor keeps
+ * the agent's event loop alive until {@link close}.
  */
 export class LocalProcessDriver implements WorkloadDriver {
   private readonly layout: StateLayout;
