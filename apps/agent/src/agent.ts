@@ -49,7 +49,7 @@ export async function startAgent(
         fpga: 0,
       },
     });
-  let registration;
+  let registration: Awaited<ReturnType<typeof register>>;
   try {
     registration = await register();
   } catch (error) {

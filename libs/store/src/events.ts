@@ -20,8 +20,8 @@ const ONCE_TTL_SECONDS = 86_400;
 /**
  * Appends an event for a service that still exists: assigns the generation's next sequence
  * number and adds it to the service's capped event stream in one atomic step.
- * KEYS: stream, sequence hash, services hash, once-marker. ARGV: generation, event JSON,
- * stream max length, service name, once-marker TTL ('' = none), '1' = only while the
+ * KEYS: stream, sequence hash, services hash, once-markers (a sorted set by time). ARGV:
+ * generation, event JSON, stream max length, service name, once-id ('' = none), '1' = only while the
  * generation is not applied yet. Returns the sequence, or 0 when nothing was appended.
  */
 const APPEND = `
@@ -29,8 +29,11 @@ local raw = redis.call('HGET', KEYS[3], ARGV[4])
 if not raw then return 0 end
 local generation = tonumber(ARGV[1])
 if ARGV[6] == '1' and cjson.decode(raw)['appliedGeneration'] >= generation then return 0 end
-if ARGV[5] ~= '' and not redis.call('SET', KEYS[4], '1', 'NX', 'EX', tonumber(ARGV[5])) then
-  return 0
+if ARGV[5] ~= '' then
+  local now = tonumber(redis.call('TIME')[1])
+  redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now - ${ONCE_TTL_SECONDS})
+  if redis.call('ZSCORE', KEYS[4], ARGV[5]) then return 0 end
+  redis.call('ZADD', KEYS[4], now, ARGV[5])
 end
 local seq = redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
 if seq == 1 then
@@ -52,7 +55,7 @@ type EventClient = Redis & {
     event: string,
     maxLen: number,
     service: string,
-    onceTtl: string,
+    onceId: string,
     unappliedOnly: '0' | '1',
   ): Promise<number>;
 };
@@ -100,12 +103,12 @@ export class DeploymentEventLog {
         keys.serviceEvents(workspace, service),
         keys.serviceEventSeq(workspace, service),
         keys.services(workspace),
-        keys.serviceEventOnce(workspace, service, options.onceId ?? '-'),
+        keys.serviceEventOnce(workspace, service),
         generation,
         JSON.stringify(event),
         this.maxEventsPerService,
         service,
-        options.onceId === undefined ? '' : String(ONCE_TTL_SECONDS),
+        options.onceId ?? '',
         options.unappliedOnly ? '1' : '0',
       ),
     );

@@ -13,8 +13,8 @@ export const keys = {
   services: (ws: string) => `ws:${ws}:services`,
   /** Per service name: the last generation of a purged service (never deleted). */
   serviceGenerations: (ws: string) => `ws:${ws}:service-generations`,
-  /** Marks a deployment event recorded once (expires). */
-  serviceEventOnce: (ws: string, svc: string, id: string) => `ws:${ws}:svc:${svc}:event-once:${id}`,
+  /** Ids of deployment events recorded once, scored by time (pruned after a day). */
+  serviceEventOnce: (ws: string, svc: string) => `ws:${ws}:svc:${svc}:event-once`,
   serviceEvents: (ws: string, svc: string) => `ws:${ws}:svc:${svc}:events`,
   serviceEventSeq: (ws: string, svc: string) => `ws:${ws}:svc:${svc}:event-seq`,
   serviceLogs: (ws: string, svc: string) => `ws:${ws}:svc:${svc}:logs`,

@@ -9,7 +9,8 @@ import { guarded } from './redis.js';
 /**
  * Removes a service at a generation, atomically: its record, its event stream, sequence
  * counters, logs and replica reports, remembering the generation it reached.
- * KEYS: services hash, generations hash, events, event-seq, logs, replicas. ARGV: name, generation.
+ * KEYS: services hash, generations hash, events, event-seq, logs, replicas, once-markers.
+ * ARGV: name, generation.
  */
 const PURGE = `
 local raw = redis.call('HGET', KEYS[1], ARGV[1])
@@ -19,7 +20,7 @@ if cjson.decode(raw)['generation'] ~= generation then return 0 end
 redis.call('HDEL', KEYS[1], ARGV[1])
 local last = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
 if generation > last then redis.call('HSET', KEYS[2], ARGV[1], generation) end
-redis.call('UNLINK', KEYS[3], KEYS[4], KEYS[5], KEYS[6])
+redis.call('UNLINK', KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
 return 1
 `;
 
@@ -31,6 +32,7 @@ type PurgeClient = Redis & {
     eventSeq: string,
     logs: string,
     replicas: string,
+    onceMarkers: string,
     name: string,
     generation: number,
   ): Promise<number>;
@@ -59,7 +61,7 @@ export class ServiceStore {
   constructor(private readonly redis: Redis) {
     this.client = redis as PurgeClient;
     if (typeof this.client.skiffPurgeService !== 'function') {
-      redis.defineCommand('skiffPurgeService', { numberOfKeys: 6, lua: PURGE });
+      redis.defineCommand('skiffPurgeService', { numberOfKeys: 7, lua: PURGE });
     }
   }
 
@@ -123,6 +125,7 @@ export class ServiceStore {
         keys.serviceEventSeq(workspace, name),
         keys.serviceLogs(workspace, name),
         keys.serviceReplicas(workspace, name),
+        keys.serviceEventOnce(workspace, name),
         name,
         generation,
       );

@@ -14,3 +14,5 @@ export type {
   WorkloadSpec,
 } from './driver.js';
 export * from './images/index.js';
+export * from './local/index.js';
+export * from './kubernetes/index.js';
