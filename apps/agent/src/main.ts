@@ -1,5 +1,5 @@
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { LocalProcessDriver } from '@skiff/workload';
 import { pino } from 'pino';
 import { startAgent } from './agent.js';
@@ -23,13 +23,11 @@ try {
 }
 const log = pino({ level: env.SKIFF_LOG_LEVEL, base: { app: 'agent', node: env.SKIFF_NODE_NAME } });
 
-/** The scoring server installed beside the agent (a workspace package in a checkout). */
+/** The scoring server's bin beside the agent's (apps/scoring-server in a checkout or image). */
 function scoringServerBin(): string {
-  const require = createRequire(import.meta.url);
-  return join(
-    dirname(require.resolve('@skiff/scoring-server/package.json')),
-    'bin',
-    'skiff-scoring-server.js',
+  // Not an import: replicas run it as processes of their own.
+  return fileURLToPath(
+    new URL('../../scoring-server/bin/skiff-scoring-server.js', import.meta.url),
   );
 }
 

@@ -5,6 +5,8 @@ import {
   ComputeState,
   ReplicaPhase,
   Role,
+  type AppendLogsRequest,
+  type AppendLogsResponse,
   type DownloadArtifactResponse,
   type ReplicaStatus,
 } from '@skiff/proto';
@@ -274,15 +276,25 @@ describe('AgentService', () => {
   });
 
   it('appends replica log lines that get-logs shows, only for services on its compute target', async () => {
-    const appended = await clientStream((md, callback) => agent.appendLogs(md, callback), local, [
-      {
-        workspace: 'team-a',
-        service: 'iris',
-        lines: [
-          { id: '', time: new Date(), replica: 'iris-1-a', stream: 'stderr', text: 'init() done' },
-        ],
-      },
-    ]);
+    const appended = await clientStream<AppendLogsRequest, AppendLogsResponse>(
+      (md, callback) => agent.appendLogs(md, callback),
+      local,
+      [
+        {
+          workspace: 'team-a',
+          service: 'iris',
+          lines: [
+            {
+              id: '',
+              time: new Date(),
+              replica: 'iris-1-a',
+              stream: 'stderr',
+              text: 'init() done',
+            },
+          ],
+        },
+      ],
+    );
     expect(appended.appended).toBe(1);
     const lines = await new Promise<string[]>((resolve, reject) => {
       const texts: string[] = [];

@@ -2,7 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { FilesystemArtifactStore } from '@skiff/artifacts';
-import { type RegisterModelRequest, type WebserviceSpec } from '@skiff/proto';
+import {
+  type ModelUploadHeader,
+  type RegisterModelRequest,
+  type WebserviceSpec,
+} from '@skiff/proto';
 import { isolatedRedis, type IsolatedRedis } from '@skiff/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
