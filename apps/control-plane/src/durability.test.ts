@@ -4,7 +4,7 @@ import { WebserviceState, type WebserviceSpec } from '@skiff/proto';
 import { ComputeQueue } from '@skiff/queue';
 import { startRedisServer } from '@skiff/testing';
 import { describe, expect, it } from 'vitest';
-import { attachCompute, call, failure, startHarness } from './test-support/harness.js';
+import { attachCompute, call, eventually, failure, startHarness } from './test-support/harness.js';
 
 // SPEC: Redis holds all state; production runs it with AOF (appendonly yes). These tests use a
 // Redis of their own so they can kill it.
@@ -15,19 +15,6 @@ const spec: WebserviceSpec = {
   inferenceConfig: { entryScript: 'score.py', runtime: '', sourceDirectory: '', description: '' },
   deploymentConfig: { computeType: 1, tags: {}, properties: {}, namespace: '', description: '' },
 };
-
-async function eventually<T>(attempt: () => Promise<T>, tries = 200): Promise<T> {
-  let last: unknown;
-  for (let i = 0; i < tries; i++) {
-    try {
-      return await attempt();
-    } catch (error) {
-      last = error;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-  throw last;
-}
 
 describe('the control plane when Redis fails', () => {
   it('answers UNAVAILABLE while Redis is down, and with AOF loses no service, key or queued job across a Redis crash — without a control-plane restart', async () => {
