@@ -1,0 +1,3 @@
+import { skiffProject } from '../../vitest.shared.js';
+
+export default skiffProject('router');
