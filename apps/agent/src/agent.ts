@@ -3,14 +3,15 @@ import { availableParallelism, freemem, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { SkiffClient } from '@skiff/client';
 import { startComputeWorker } from '@skiff/queue';
-import type { WorkloadDriver } from '@skiff/workload';
 import type { Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { ArtifactCache } from './artifact-cache.js';
 import type { AgentEnv } from './config.js';
 import { DeploymentJobs } from './jobs.js';
+import { NodeArtifacts } from './node-artifacts.js';
 import { LogShipper, ReplicaReporter } from './reporting.js';
+import type { AgentRuntime } from './runtime.js';
 
 /** A running agent. */
 export interface Agent {
@@ -25,13 +26,15 @@ const AGENT_VERSION = '0.1.0';
 
 /**
  * Registers with the control plane, then works the compute target's queue with the
- * driver, reports replicas every interval and ships their logs.
+ * runtime's driver, reports this node's replicas every interval and ships their logs; on
+ * Kubernetes it also fills this node's artifact cache for the replicas scheduled here.
  */
 export async function startAgent(
   env: AgentEnv,
-  driver: WorkloadDriver,
+  runtime: AgentRuntime,
   log: Logger,
 ): Promise<Agent> {
+  const { driver } = runtime;
   const client = await SkiffClient.connect({
     endpoint: env.SKIFF_ENDPOINT,
     token: env.SKIFF_TOKEN,
@@ -88,11 +91,13 @@ export async function startAgent(
     async () => {
       registration = await register();
     },
+    env.SKIFF_NODE_NAME,
   );
   const jobs = new DeploymentJobs({
     client,
     driver,
     cache,
+    environment: runtime.environment,
     workspace: env.SKIFF_WORKSPACE,
     nodeName: env.SKIFF_NODE_NAME,
     log: log.child({ component: 'jobs' }),
@@ -122,6 +127,19 @@ export async function startAgent(
 
   shipper.start();
   reporter.start(intervalMs);
+  let nodeArtifacts: NodeArtifacts | undefined;
+  let unwatch: (() => void) | undefined;
+  if (runtime.watchNodeReplicas) {
+    const artifacts = new NodeArtifacts({
+      client,
+      cache,
+      workspace: env.SKIFF_WORKSPACE,
+      log: log.child({ component: 'node-artifacts' }),
+    });
+    nodeArtifacts = artifacts;
+    artifacts.start();
+    unwatch = await runtime.watchNodeReplicas((replicas) => artifacts.update(replicas));
+  }
 
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -131,6 +149,8 @@ export async function startAgent(
     httpAddress: http.address,
     stop: async () => {
       await worker.close();
+      unwatch?.();
+      await nodeArtifacts?.stop();
       await reporter.stop();
       await shipper.stop();
       await driver.close();

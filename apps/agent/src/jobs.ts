@@ -8,6 +8,7 @@ import type { Replica, ServiceKey, WorkloadDriver } from '@skiff/workload';
 import { UnrecoverableError } from 'bullmq';
 import type { Logger } from 'pino';
 import type { ArtifactCache } from './artifact-cache.js';
+import type { EnvironmentStep } from './environment.js';
 import { readinessDeadlineMs, workloadSpecOf } from './workload-spec.js';
 
 /** What a job did, as DeploymentTracker reads it. */
@@ -23,6 +24,8 @@ export interface DeploymentJobsOptions {
   client: SkiffClient;
   driver: WorkloadDriver;
   cache: ArtifactCache;
+  /** Makes the deployment's environment available: nothing locally, the image on Kubernetes. */
+  environment: EnvironmentStep;
   workspace: string;
   nodeName: string;
   log: Logger;
@@ -77,15 +80,18 @@ export class DeploymentJobs {
     ]);
     const entryScript = spec.inferenceConfig?.entryScript ?? '';
     await requireEntryScript(sourceDir, entryScript);
-    await context.progress({
-      step: 'ENVIRONMENT_READY',
-      message: `Environment ${deployment.environmentHash}: the local runtime records the hash and builds no image (replicas use this machine's Python and Node)`,
-    });
+    const { image } = await this.options.environment.prepare(deployment, (progress) =>
+      context.progress(progress),
+    );
     const desired = deployment.desiredReplicas;
-    const workload = workloadSpecOf(deployment, job.workspace, job.service, desired, {
-      sourceDir,
-      modelDirs,
-    });
+    const workload = workloadSpecOf(
+      deployment,
+      job.workspace,
+      job.service,
+      desired,
+      { sourceDir, modelDirs },
+      image,
+    );
     await driver.apply(workload);
     await context.progress({
       step: 'WORKLOAD_APPLIED',

@@ -1,9 +1,7 @@
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { LocalProcessDriver } from '@skiff/workload';
 import { pino } from 'pino';
 import { startAgent } from './agent.js';
 import { AgentConfigError, agentHelp, parseAgentEnv } from './config.js';
+import { openRuntime } from './runtime.js';
 
 // `skiff-agent`: configuration from the environment (--help lists every variable), graceful
 // stop on SIGTERM/SIGINT (active jobs finish; replicas keep running for the next agent).
@@ -21,31 +19,26 @@ try {
   );
   process.exit(2);
 }
-const log = pino({ level: env.SKIFF_LOG_LEVEL, base: { app: 'agent', node: env.SKIFF_NODE_NAME } });
-
-/** The scoring server's bin beside the agent's (apps/scoring-server in a checkout or image). */
-function scoringServerBin(): string {
-  // Not an import: replicas run it as processes of their own.
-  return fileURLToPath(
-    new URL('../../scoring-server/bin/skiff-scoring-server.js', import.meta.url),
-  );
-}
-
-// SKIFF_PYTHON reaches replicas through the driver's base environment (taken from ours).
-if (env.SKIFF_PYTHON) process.env['SKIFF_PYTHON'] = env.SKIFF_PYTHON;
-const driver = await LocalProcessDriver.open({
-  stateDir: join(env.SKIFF_STATE_DIR, 'replicas'),
-  command: process.execPath,
-  args: [env.SKIFF_SCORING_SERVER ?? scoringServerBin()],
-  nodeName: env.SKIFF_NODE_NAME,
-  logger: log.child({ component: 'driver' }),
+const log = pino({
+  level: env.SKIFF_LOG_LEVEL,
+  base: { app: 'agent', node: env.SKIFF_NODE_NAME, runtime: env.SKIFF_RUNTIME },
 });
+
+let runtime;
+try {
+  // local: replicas as child processes here; kubernetes: Deployments through the API server
+  // (a missing namespace or Role fails here) and environment images from the registries.
+  runtime = await openRuntime(env, log);
+} catch (error) {
+  log.fatal({ err: error }, `could not open the ${env.SKIFF_RUNTIME} runtime`);
+  process.exit(1);
+}
 let agent;
 try {
-  agent = await startAgent(env, driver, log);
+  agent = await startAgent(env, runtime, log);
 } catch (error) {
   log.fatal({ err: error }, 'could not start the agent');
-  await driver.close();
+  await runtime.driver.close();
   process.exit(1);
 }
 log.info({ http: agent.httpAddress }, 'agent running');

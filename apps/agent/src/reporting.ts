@@ -32,7 +32,8 @@ export function replicaStatus(replica: Replica): ReplicaStatus {
  * Reports every replica of this node to the control plane every interval (a full snapshot
  * each time, so a missed one costs nothing). Runs until stopped; failures are logged and the
  * next interval tries again. `onUnregistered` is called when the control plane no longer
- * knows this agent (re-register).
+ * knows this agent (re-register). With `nodeName`, only replicas on that node are reported:
+ * on Kubernetes the driver lists the whole cluster, and every node's agent reports its own.
  */
 export class ReplicaReporter {
   private timer: NodeJS.Timeout | undefined;
@@ -44,6 +45,7 @@ export class ReplicaReporter {
     private readonly agentId: () => string,
     private readonly log: Logger,
     private readonly onUnregistered: () => Promise<void>,
+    private readonly nodeName?: string,
   ) {}
 
   start(intervalMs: number): void {
@@ -57,7 +59,9 @@ export class ReplicaReporter {
   /** Sends one snapshot now. */
   async reportOnce(): Promise<void> {
     try {
-      const replicas = (await this.driver.listReplicas()).map(replicaStatus);
+      const replicas = (await this.driver.listReplicas())
+        .filter((replica) => this.nodeName === undefined || replica.nodeName === this.nodeName)
+        .map(replicaStatus);
       await this.client.agents.reportReplicas(
         (async function* (agentId: string) {
           yield { agentId, time: new Date(), replicas };

@@ -36,13 +36,17 @@ export function readinessDeadlineMs(liveness: LivenessSettings): number {
   return Math.ceil((probeSeconds + 30) * 1000);
 }
 
-/** The WorkloadSpec of a deployment at a replica count. */
+/**
+ * The WorkloadSpec of a deployment at a replica count; `image` is the environment image
+ * (Kubernetes), '' for the local runtime.
+ */
 export function workloadSpecOf(
   deployment: GetDeploymentResponse,
   workspace: string,
   service: string,
   replicas: number,
   paths: LocalPaths,
+  image = '',
 ): WorkloadSpec {
   const spec = deployment.spec;
   const config = spec?.deploymentConfig;
@@ -61,7 +65,7 @@ export function workloadSpecOf(
     replicas,
     namespace: config?.namespace || workspace,
     environmentHash: deployment.environmentHash,
-    image: '',
+    image,
     entryScript: inference?.entryScript ?? 'score.py',
     runtime:
       inference?.runtime === 'node' || inference?.runtime === 'javascript'
