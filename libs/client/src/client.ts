@@ -9,6 +9,7 @@ import {
   AgentServiceClient,
   ComputeServiceClient,
   ModelServiceClient,
+  RoutingServiceClient,
   SnapshotServiceClient,
   WebserviceServiceClient,
   WorkspaceServiceClient,
@@ -17,6 +18,7 @@ import { AgentApi } from './agents.js';
 import { ComputeApi } from './computes.js';
 import { SkiffApiError } from './errors.js';
 import { ModelApi } from './models.js';
+import { RoutingApi } from './routing.js';
 import { RpcInvoker } from './rpc.js';
 import { SnapshotApi } from './snapshots.js';
 import { WebserviceApi } from './webservices.js';
@@ -72,6 +74,8 @@ export class SkiffClient {
   readonly webservices: WebserviceApi;
   /** AgentService: for agents (credentials of role AGENT). */
   readonly agents: AgentApi;
+  /** RoutingService: for routers (credentials of role AGENT). */
+  readonly routing: RoutingApi;
 
   protected constructor(
     /** The `host:port` this client talks to. */
@@ -91,6 +95,7 @@ export class SkiffClient {
       new WebserviceServiceClient(endpoint, insecure, shared),
     );
     this.agents = new AgentApi(rpc, new AgentServiceClient(endpoint, insecure, shared));
+    this.routing = new RoutingApi(rpc, new RoutingServiceClient(endpoint, insecure, shared));
   }
 
   /**

@@ -10,6 +10,7 @@ export { ModelApi, type ModelRegistration, type RegisterModelOptions } from './m
 export { SnapshotApi, type UploadSnapshotOptions } from './snapshots.js';
 export { WebserviceApi } from './webservices.js';
 export { AgentApi } from './agents.js';
+export { RoutingApi } from './routing.js';
 export { UPLOAD_CHUNK_BYTES, modelTreeFiles, type ModelTreeFile } from './uploads.js';
 export type { MessageInit } from './message-init.js';
 export type { RpcOptions } from './rpc.js';
