@@ -6,6 +6,7 @@ import { registerLoginCommand } from './commands/login.js';
 import { registerModelCommands } from './commands/model.js';
 import { registerServiceCommands } from './commands/service.js';
 import { registerSnapshotCommands } from './commands/snapshot.js';
+import { registerUpCommands } from './commands/up.js';
 import { registerWorkspaceCommands } from './commands/workspace.js';
 import { ExitCode, processIo, type CliIo } from './io.js';
 import { createProgram, exitCodeOf, type Invocation } from './program.js';
@@ -23,6 +24,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   registerComputeCommands(program, invocation);
   registerModelCommands(program, invocation);
   registerServiceCommands(program, invocation);
+  registerUpCommands(program, invocation);
   // Every subcommand group gets the same output routing and exit handling as the root.
   for (const command of program.commands) {
     command.exitOverride().configureOutput(program.configureOutput());
