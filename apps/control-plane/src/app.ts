@@ -4,6 +4,7 @@ import { Store } from '@skiff/store';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
+import { AutoscalerLoop } from './autoscaling/loop.js';
 import { ensureAdminCredential, loadMasterKeys, loadTokenKeys } from './bootstrap.js';
 import type { ControlPlaneEnv } from './config.js';
 import { AgentRedisAccess } from './agents/redis-access.js';
@@ -75,6 +76,15 @@ export async function startControlPlane(
   reconciler.start();
 
   const registry = new Registry();
+  // Scales autoscaled services from agent and router reports (one control plane at a time).
+  const autoscaler = new AutoscalerLoop({
+    store,
+    queues,
+    log: log.child({ component: 'autoscaler' }),
+    registry,
+    agentReportTtlMs: env.SKIFF_AGENT_REPORT_INTERVAL_MS * 3,
+  });
+  autoscaler.start();
   const server = await startServer(
     {
       log,
@@ -113,6 +123,7 @@ export async function startControlPlane(
       clearInterval(refresh);
       await server.close(env.SKIFF_SHUTDOWN_GRACE_SECONDS * 1_000);
       tracker.stop();
+      await autoscaler.stop();
       await reconciler.stop();
       await queues.close();
       await artifacts.close();

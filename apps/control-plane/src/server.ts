@@ -33,7 +33,7 @@ import { modelService } from './services/models.js';
 import { snapshotService } from './services/snapshots.js';
 import { webserviceService } from './services/webservices.js';
 import { workspaceService } from './services/workspaces.js';
-import { unimplemented } from './services/unimplemented.js';
+import { routingService } from './services/routing.js';
 import { statusName } from './rpc/status.js';
 
 /** A running control plane's network side. */
@@ -103,7 +103,7 @@ export async function startServer(
   );
   server.addService(
     RoutingServiceService,
-    unimplemented(RoutingServiceService, 'routers arrive with the router issue'),
+    routingService(deps) as unknown as UntypedServiceImplementation,
   );
 
   const health = new HealthImplementation({

@@ -134,7 +134,7 @@ describe('WebserviceService on a real control plane', () => {
     expect(events.at(-1)?.terminal).toBe(true);
     expect(events[4]?.detail).toEqual({
       $case: 'replicas',
-      replicas: { ready: 1, desired: 2, inFlight: 0, queued: 0 },
+      replicas: { ready: 1, desired: 2, inFlight: 0, queued: 0, current: 0 },
     });
 
     const after = (await get(teamA.reader, 'iris')).webservice!;

@@ -31,7 +31,10 @@ const events: DeploymentEvent[] = [
     step: DeploymentStep.DEPLOYMENT_STEP_REPLICAS,
     message: 'replicas ready 1/2',
     terminal: false,
-    detail: { $case: 'replicas', replicas: { desired: 2, ready: 1, inFlight: 0, queued: 0 } },
+    detail: {
+      $case: 'replicas',
+      replicas: { desired: 2, ready: 1, inFlight: 0, queued: 0, current: 2 },
+    },
   },
   {
     sequence: 3,
@@ -74,7 +77,7 @@ const implementation: WebserviceServiceServer = {
         authMode: 2,
         updatedBy: call.metadata.get('x-caller')[0]?.toString() ?? '',
         createTime: new Date('2026-11-26T10:00:00.123Z'),
-        replicas: { desired: 2, ready: 2, inFlight: 1, queued: 0 },
+        replicas: { desired: 2, ready: 2, inFlight: 1, queued: 0, current: 2 },
       },
     });
   },
@@ -115,7 +118,7 @@ describe('skiff.v1 over a real grpc-js server', () => {
       state: WebserviceState.WEBSERVICE_STATE_HEALTHY,
       generation: 3,
       updatedBy: 'cred-1',
-      replicas: { desired: 2, ready: 2, inFlight: 1, queued: 0 },
+      replicas: { desired: 2, ready: 2, inFlight: 1, queued: 0, current: 2 },
     });
     expect(response.webservice?.createTime).toEqual(new Date('2026-11-26T10:00:00.123Z'));
   });
@@ -141,7 +144,7 @@ describe('skiff.v1 over a real grpc-js server', () => {
     expect(received.map((e) => e.sequence)).toEqual([2, 3]);
     expect(received[0]?.detail).toEqual({
       $case: 'replicas',
-      replicas: { desired: 2, ready: 1, inFlight: 0, queued: 0 },
+      replicas: { desired: 2, ready: 1, inFlight: 0, queued: 0, current: 2 },
     });
     expect(received[1]?.terminal).toBe(true);
   });

@@ -18,6 +18,11 @@ export const ScaleJob = z.object({
   ...serviceTarget,
   replicas: z.number().int().nonnegative(),
   reason: z.string(),
+  /**
+   * Per-service sequence of the decision: every decision takes the next one, so a repeated
+   * count (1→3→1→3) is a new job, and an agent that sees a newer decision skips this one.
+   */
+  sequence: z.number().int().positive(),
 });
 
 /** Payload of a job on a compute target's queue. */
@@ -30,12 +35,13 @@ export type ComputeJobKind = ComputeJob['kind'];
 
 /**
  * Deterministic job id: enqueueing the same (kind, service, generation) twice yields one job.
- * Scale jobs also carry the replica count, so a new decision at the same generation is a new
- * job. BullMQ forbids ':' in ids, hence the dots.
+ * Scale jobs also carry the decision's sequence (`scale.<ws>.<svc>.<gen>.s<sequence>`), so each
+ * decision is its own job even when it repeats an earlier count. BullMQ forbids ':' in ids,
+ * hence the dots.
  */
 export function computeJobId(job: ComputeJob): string {
   const base = `${job.kind}.${job.workspace}.${job.service}.${job.generation}`;
-  return job.kind === 'scale' ? `${base}.${job.replicas}` : base;
+  return job.kind === 'scale' ? `${base}.s${job.sequence}` : base;
 }
 
 /**

@@ -196,6 +196,22 @@ describe('compute queue', () => {
     expect(errors[0]?.message).toMatch(/ECONNREFUSED|ECONNRESET|Connection is closed/);
   });
 
+  it('gives every scale decision its own job, even one that repeats a count (1→3→1→3)', async () => {
+    const decisions = [1, 3, 1, 3].map((replicas, index) => ({
+      kind: 'scale' as const,
+      workspace: 'w',
+      service: 'repeat',
+      generation: 1,
+      replicas,
+      reason: 'test',
+      sequence: index + 1,
+    }));
+    const results = [];
+    for (const decision of decisions) results.push(await queue.enqueue(decision));
+    expect(results.map((result) => result.created)).toEqual([true, true, true, true]);
+    expect(new Set(decisions.map(computeJobId)).size).toBe(4);
+  });
+
   it('uses ids and queue names BullMQ accepts', () => {
     expect(
       computeJobId({
@@ -205,8 +221,9 @@ describe('compute queue', () => {
         generation: 2,
         replicas: 5,
         reason: 'r',
+        sequence: 7,
       }),
-    ).toBe('scale.w.s.2.5');
+    ).toBe('scale.w.s.2.s7');
     expect(computeQueueName('w', 'c')).not.toContain(':');
   });
 });

@@ -26,6 +26,7 @@ export { ModelStore, SnapshotStore } from './artifacts-meta.js';
 export { ServiceStore, type ServiceHistory, type ServiceMutator } from './services.js';
 export { QueueEventCursors } from './cursors.js';
 export { AgentStore, type AgentRecord, type ReplicaReport } from './agents.js';
+export { RoutingStore, type ServiceLoadRecord, type ServiceLoadTotal } from './routing.js';
 export { DeploymentEventLog, type AppendOptions, type StoredDeploymentEvent } from './events.js';
 export { ServiceLogStore, type LogLineRecord } from './logs.js';
 export { AuditLog, type AuditRecord } from './audit.js';
@@ -39,6 +40,7 @@ export type {
   ModelFileRecord,
   SnapshotRecord,
   ServiceRecord,
+  ScaleDecisionRecord,
   ServiceState,
   RegistryRecord,
 } from './records.js';

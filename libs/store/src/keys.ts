@@ -23,6 +23,14 @@ export const keys = {
   agents: (ws: string, compute: string) => `ws:${ws}:compute:${compute}:agents`,
   agentReplicas: (ws: string, compute: string, node: string) =>
     `ws:${ws}:compute:${compute}:agent:${node}:replicas`,
+  /** Routers of a compute target that reported load: id → last report time (ms). */
+  routers: (ws: string, compute: string) => `ws:${ws}:compute:${compute}:routers`,
+  routerLoad: (ws: string, compute: string, router: string) =>
+    `ws:${ws}:compute:${compute}:router:${router}:load`,
+  /** The routing table's content hash and version (a counter that only grows). */
+  routingVersion: (ws: string, compute: string) => `ws:${ws}:compute:${compute}:routing-version`,
+  /** A lease held by one control-plane process (e.g. the autoscaler's). */
+  lease: (name: string) => `lease:${name}`,
   /** sha256 digests of every model file blob registered in the workspace. */
   modelBlobs: (ws: string) => `ws:${ws}:model-blobs`,
   /** Per BullMQ queue: the position of the last job event every earlier one of was handled. */

@@ -78,6 +78,18 @@ export interface SnapshotRecord {
 export type ServiceState = 'transitioning' | 'healthy' | 'unhealthy' | 'failed' | 'deleting';
 
 /** A webservice's desired and observed state. */
+/** An autoscaler decision, as `skiff service show` prints it. */
+export interface ScaleDecisionRecord {
+  /** Replicas decided. */
+  replicas: number;
+  /** up, down, clamp, … (libs/autoscale ScaleDecisionKind). */
+  kind: string;
+  reason: string;
+  /** ISO time of the decision. */
+  time: string;
+  sequence: number;
+}
+
 export interface ServiceRecord extends Revisioned {
   workspace: string;
   name: string;
@@ -95,6 +107,13 @@ export interface ServiceRecord extends Revisioned {
   environmentHash: string;
   desiredReplicas: number;
   readyReplicas: number;
+  /**
+   * Sequence of the last scale decision (0 or absent: none). Every decision takes the next
+   * one, so a repeated count (1→3→1→3) is a new scale job.
+   */
+  scaleSequence?: number;
+  /** The autoscaler's last decision that changed the desired count. */
+  lastScale?: ScaleDecisionRecord;
   createdAt: string;
   updatedAt: string;
   updatedBy: string;

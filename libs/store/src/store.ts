@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { ModelStore, SnapshotStore } from './artifacts-meta.js';
 import { AgentStore } from './agents.js';
+import { RoutingStore } from './routing.js';
 import { AuditLog } from './audit.js';
 import { ChangeFeed } from './change-feed.js';
 import { ComputeStore } from './computes.js';
@@ -29,6 +30,7 @@ export class Store {
   readonly feed: ChangeFeed;
   readonly cursors: QueueEventCursors;
   readonly agents: AgentStore;
+  readonly routing: RoutingStore;
 
   protected constructor(
     readonly redis: Redis,
@@ -48,6 +50,7 @@ export class Store {
     this.feed = new ChangeFeed(redis, keyPrefix);
     this.cursors = new QueueEventCursors(redis);
     this.agents = new AgentStore(redis);
+    this.routing = new RoutingStore(redis);
   }
 
   /**

@@ -159,7 +159,7 @@ describe('a local agent runs deployments', () => {
       }
     })();
     try {
-      for (const replicas of [3, 1]) {
+      for (const [index, replicas] of [3, 1].entries()) {
         await queue.enqueue({
           kind: 'scale',
           workspace: 'team-a',
@@ -167,6 +167,7 @@ describe('a local agent runs deployments', () => {
           generation: 1,
           replicas,
           reason: 'test',
+          sequence: index + 1,
         });
         await waitFor(
           `${replicas} ready replicas and nothing draining`,

@@ -87,7 +87,12 @@ export class Deployer {
     // was registered is a new spec.
     const specHash = specHashOf(spec);
     const timestamp = request.now.toISOString();
-    const desired = deployment.numReplicas ?? deployment.autoScaler.minReplicas;
+    // A fixed count, or for an autoscaled service the count it runs now (kept within the new
+    // bounds), so an update under load does not drop to minReplicas.
+    const { minReplicas, maxReplicas } = deployment.autoScaler;
+    const desiredFor = (current: ServiceRecord | undefined) =>
+      deployment.numReplicas ??
+      Math.min(maxReplicas, Math.max(minReplicas, current?.desiredReplicas ?? minReplicas));
     let newGeneration = false;
 
     const record = await store.services.mutate(workspace, name, (current, history) => {
@@ -142,7 +147,7 @@ export class Deployer {
         authMode,
         ...(keys ? { keys } : {}),
         environmentHash: normalized.environmentHash,
-        desiredReplicas: desired,
+        desiredReplicas: desiredFor(current),
         readyReplicas: current?.readyReplicas ?? 0,
         createdAt: current?.createdAt ?? timestamp,
         updatedAt: timestamp,

@@ -15,6 +15,11 @@ export const serviceTopic = (workspace: string, service: string) => `svc:${works
 /** Topic of a compute target's routing table (replica reports, service changes). */
 export const routingTopic = (workspace: string, compute: string) =>
   `routes:${workspace}/${compute}`;
+/**
+ * Topic of every service of a workspace: published on each deployment event and key change,
+ * so routing tables (which list services of a compute target) are rebuilt at once.
+ */
+export const servicesTopic = (workspace: string) => `services:${workspace}`;
 /** Topic of a service's logs. */
 export const logTopic = (workspace: string, service: string) => `logs:${workspace}/${service}`;
 
@@ -39,5 +44,8 @@ export async function recordEvent(
     { ...rest, ...detail, time: new Date().toISOString() },
     options,
   );
-  if (sequence > 0) await store.feed.publish(serviceTopic(workspace, service));
+  if (sequence > 0) {
+    await store.feed.publish(serviceTopic(workspace, service));
+    await store.feed.publish(servicesTopic(workspace));
+  }
 }

@@ -3,7 +3,7 @@ import { computeJobId, JobProgress } from '@skiff/queue';
 import { UNCHANGED, type Store } from '@skiff/store';
 import type { Logger } from 'pino';
 import type { JobEvent } from './compute-queues.js';
-import { recordEvent, serviceTopic } from './events.js';
+import { recordEvent, servicesTopic, serviceTopic } from './events.js';
 import { PerKeySerial } from './serial.js';
 
 /** The job a deterministic id names. */
@@ -161,6 +161,7 @@ export class DeploymentTracker {
       if (current?.state === 'deleting') {
         if (await this.store.services.purge(job.workspace, job.service, current.generation)) {
           await this.store.feed.publish(serviceTopic(job.workspace, job.service));
+          await this.store.feed.publish(servicesTopic(job.workspace));
         }
       }
       return;

@@ -1,5 +1,13 @@
 import { AuthMode, WebserviceSpec, WebserviceState, type Webservice } from '@skiff/proto';
-import type { ComputeRecord, ReplicaReport, ServiceRecord } from '@skiff/store';
+import type { ComputeRecord, ReplicaReport, ServiceLoadTotal, ServiceRecord } from '@skiff/store';
+
+/** What agents and routers of the service's compute target report now. */
+export interface ObservedLoad {
+  /** Every replica live agents report (undefined: no live agent, use the last job's count). */
+  readonly replicas?: readonly ReplicaReport[] | undefined;
+  /** Queued and in-flight requests per service name, over live routers. */
+  readonly routers?: ReadonlyMap<string, ServiceLoadTotal>;
+}
 
 const STATES: Record<ServiceRecord['state'], WebserviceState> = {
   transitioning: WebserviceState.WEBSERVICE_STATE_TRANSITIONING,
@@ -26,21 +34,23 @@ export function scoringUri(routerUrl: string, service: string): string {
 }
 
 /**
- * What Get/List return for a stored service. Ready and in-flight counts come from the
- * replicas live agents report (`reported`, every service of the compute target) when there
- * are live agents, else from the last job's report.
+ * What Get/List return for a stored service. Ready, current and in-flight counts come from
+ * the replicas live agents report when there are live agents, else from the last job's
+ * report; queued requests from live routers' reports.
  */
 export function webserviceToProto(
   record: ServiceRecord,
   compute: ComputeRecord | undefined,
-  reported?: readonly ReplicaReport[],
+  observed: ObservedLoad = {},
 ): Webservice {
   const base = compute?.routerUrl ?? '';
-  const own = reported?.filter((replica) => replica.service === record.name);
+  const own = observed.replicas?.filter((replica) => replica.service === record.name);
   const ready = own
     ? own.filter((replica) => replica.phase === 'ready').length
     : record.readyReplicas;
+  const current = own ? own.filter((replica) => replica.phase !== 'failed').length : ready;
   const inFlight = own ? own.reduce((sum, replica) => sum + replica.inFlight, 0) : 0;
+  const last = record.lastScale;
   return {
     workspace: record.workspace,
     name: record.name,
@@ -52,8 +62,18 @@ export function webserviceToProto(
       desired: record.desiredReplicas,
       ready,
       inFlight,
-      queued: 0,
+      queued: observed.routers?.get(record.name)?.queued ?? 0,
+      current,
     },
+    lastScaleDecision: last
+      ? {
+          replicas: last.replicas,
+          kind: last.kind,
+          reason: last.reason,
+          time: new Date(last.time),
+          sequence: last.sequence,
+        }
+      : undefined,
     error: record.error
       ? { code: record.error.code, message: record.error.message, replicaLogs: [] }
       : undefined,

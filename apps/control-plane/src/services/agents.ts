@@ -18,6 +18,7 @@ import { webserviceState } from '../deployments/webservice-view.js';
 import { scopeWorkspace, type RequestContext } from '../rpc/context.js';
 import { clientStream, serverStream, unary } from '../rpc/handlers.js';
 import { requireDnsLabel, requireServiceName, requireString } from '../rpc/validate.js';
+import { boundCompute, credentialCompute } from './agent-scope.js';
 import type { ServiceDeps } from './deps.js';
 
 const m = (name: string) => `/skiff.v1.AgentService/${name}`;
@@ -129,29 +130,13 @@ export function agentService(deps: ServiceDeps): AgentServiceServer {
   const { store } = deps;
   const reportIntervalMs = deps.agentReportIntervalMs;
 
-  /** The caller's workspace and compute target, checked against the credential. */
-  const bound = async (context: RequestContext, workspace: string, compute: string) => {
-    const ws = scopeWorkspace(context, workspace);
-    const name = requireDnsLabel(compute, 'compute', 2, 16);
-    await store.computes.require(ws, name);
-    await agentCompute(deps, context, name);
-    return { workspace: ws, compute: name };
-  };
-  /** The compute target of an agent credential (calls that name no compute target). */
-  const credentialCompute = async (context: RequestContext) => {
-    const record = await store.credentials.get(context.caller.principal);
-    if (!record?.compute) {
-      throw new PermissionDeniedError(
-        'only agent credentials bound to a compute target may call this',
-      );
-    }
-    return record.compute;
-  };
+  const bound = (context: RequestContext, workspace: string, compute: string) =>
+    boundCompute(deps, context, workspace, compute);
   /** A service of the agent's workspace that runs on the agent's compute target. */
   const ownService = async (context: RequestContext, workspace: string, service: string) => {
     const ws = scopeWorkspace(context, workspace);
     const name = requireServiceName(service, 'service');
-    const compute = await credentialCompute(context);
+    const compute = await credentialCompute(deps, context);
     const record = await store.services.get(ws, name);
     if (!record) throw new NotFoundError(`webservice '${name}' not found`, { field: 'service' });
     if (record.compute !== compute) {
@@ -212,7 +197,7 @@ export function agentService(deps: ServiceDeps): AgentServiceServer {
       deps,
       { method: m('ReportReplicas') },
       async (requests, context) => {
-        const compute = await credentialCompute(context);
+        const compute = await credentialCompute(deps, context);
         const workspace = scopeWorkspace(context, '');
         for await (const request of requests) {
           const nodeName = requireNodeName(request.agentId, 'agent_id');
@@ -281,7 +266,7 @@ export function agentService(deps: ServiceDeps): AgentServiceServer {
       { method: m('DownloadArtifact') },
       async (request, context, send) => {
         const workspace = scopeWorkspace(context, request.workspace);
-        await credentialCompute(context);
+        await credentialCompute(deps, context);
         const digest: string = request.digest;
         if (!isArtifactDigest(digest)) {
           throw new InvalidArgumentError(
@@ -338,6 +323,7 @@ export function agentService(deps: ServiceDeps): AgentServiceServer {
         environmentHash: record.environmentHash,
         desiredReplicas: record.desiredReplicas,
         models,
+        scaleSequence: record.scaleSequence ?? 0,
       };
     }),
 

@@ -4,7 +4,8 @@ import type { ChangeFeed } from '@skiff/store';
 export const FOLLOW_POLL_MS = 1_000;
 
 /**
- * Runs `step` now, on every notification of `topic`, and every `pollMs`, until it returns true
+ * Runs `step` now, on every notification of `topic` (or any of several topics), and every
+ * `pollMs`, until it returns true
  * or `signal` aborts. Steps never overlap; a notification that arrives during a step runs the
  * next one at once. Each wait removes its own abort listener and timer, so a stream that
  * follows for hours holds no more than one of each.
@@ -12,16 +13,28 @@ export const FOLLOW_POLL_MS = 1_000;
 export async function follow(
   feed: Pick<ChangeFeed, 'subscribe'>,
   signal: AbortSignal,
-  topic: string,
+  topic: string | readonly string[],
   step: () => Promise<boolean>,
   pollMs = FOLLOW_POLL_MS,
 ): Promise<void> {
   let notified = false;
   let wake: (() => void) | undefined;
-  const unsubscribe = await feed.subscribe(topic, () => {
+  const listener = () => {
     notified = true;
     wake?.();
-  });
+  };
+  const unsubscribes: (() => Promise<void>)[] = [];
+  const unsubscribe = async () => {
+    for (const stop of unsubscribes.splice(0)) await stop();
+  };
+  try {
+    for (const one of typeof topic === 'string' ? [topic] : topic) {
+      unsubscribes.push(await feed.subscribe(one, listener));
+    }
+  } catch (error) {
+    await unsubscribe();
+    throw error;
+  }
   try {
     while (!signal.aborted) {
       notified = false;

@@ -15,8 +15,8 @@ import {
 } from '@skiff/proto';
 import type { LogLineRecord, ServiceRecord } from '@skiff/store';
 import { Deployer } from '../deployments/deployer.js';
-import { logTopic, serviceTopic } from '../deployments/events.js';
-import { webserviceToProto } from '../deployments/webservice-view.js';
+import { logTopic, servicesTopic, serviceTopic } from '../deployments/events.js';
+import { webserviceToProto, type ObservedLoad } from '../deployments/webservice-view.js';
 import { scopeWorkspace, type RequestContext } from '../rpc/context.js';
 import { serverStream, unary } from '../rpc/handlers.js';
 import { paginate, pageOffset, pageSize, requireServiceName } from '../rpc/validate.js';
@@ -31,11 +31,17 @@ export function webserviceService(deps: ServiceDeps): WebserviceServiceServer {
   const { store } = deps;
   const deployer = new Deployer(store, deps.queues, deps.masterKeys);
 
-  /** What live agents report of a compute target's replicas (undefined: no live agent). */
-  const reported = async (workspace: string, compute: string) =>
-    (await store.agents.list(workspace, compute)).length > 0
-      ? await store.agents.replicas(workspace, compute)
-      : undefined;
+  /**
+   * What live agents and routers report of a compute target (replicas undefined: no live
+   * agent).
+   */
+  const reported = async (workspace: string, compute: string): Promise<ObservedLoad> => ({
+    replicas:
+      (await store.agents.list(workspace, compute)).length > 0
+        ? await store.agents.replicas(workspace, compute)
+        : undefined,
+    routers: await store.routing.load(workspace, compute),
+  });
   const view = async (record: ServiceRecord) =>
     webserviceToProto(
       record,
@@ -288,8 +294,9 @@ export function webserviceService(deps: ServiceDeps): WebserviceServiceServer {
           };
         });
         if (!updated?.keys) throw new NotFoundError(`webservice '${name}' not found`);
-        // Routers learn the new key digests from the routing table (agent issue).
+        // Routers learn the new key digests from the next routing table, sent at once.
         await store.feed.publish(serviceTopic(workspace, name));
+        await store.feed.publish(servicesTopic(workspace));
         return revealServiceKeys(updated.keys, deps.masterKeys);
       },
     ),

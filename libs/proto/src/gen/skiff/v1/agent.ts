@@ -147,6 +147,11 @@ export interface GetDeploymentResponse {
   desiredReplicas: number;
   /** The spec's models, resolved to their files (same order as spec.models). */
   models: DeployedModel[];
+  /**
+   * Sequence number of the decision behind desired_replicas (0: none); a scale job with a
+   * lower sequence was replaced by a newer decision.
+   */
+  scaleSequence: number;
 }
 
 export interface DeployedModel {
@@ -1005,7 +1010,15 @@ export const GetDeploymentRequest: MessageFns<GetDeploymentRequest> = {
 };
 
 function createBaseGetDeploymentResponse(): GetDeploymentResponse {
-  return { generation: 0, state: 0, spec: undefined, environmentHash: "", desiredReplicas: 0, models: [] };
+  return {
+    generation: 0,
+    state: 0,
+    spec: undefined,
+    environmentHash: "",
+    desiredReplicas: 0,
+    models: [],
+    scaleSequence: 0,
+  };
 }
 
 export const GetDeploymentResponse: MessageFns<GetDeploymentResponse> = {
@@ -1027,6 +1040,9 @@ export const GetDeploymentResponse: MessageFns<GetDeploymentResponse> = {
     }
     for (const v of message.models) {
       DeployedModel.encode(v!, writer.uint32(50).fork()).join();
+    }
+    if (message.scaleSequence !== 0) {
+      writer.uint32(56).int64(message.scaleSequence);
     }
     return writer;
   },
@@ -1092,6 +1108,14 @@ export const GetDeploymentResponse: MessageFns<GetDeploymentResponse> = {
             message.models.push(DeployedModel.decode(reader, reader.uint32()));
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.scaleSequence = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1120,6 +1144,11 @@ export const GetDeploymentResponse: MessageFns<GetDeploymentResponse> = {
         ? globalThis.Number(object.desired_replicas)
         : 0,
       models: globalThis.Array.isArray(object?.models) ? object.models.map((e: any) => DeployedModel.fromJSON(e)) : [],
+      scaleSequence: isSet(object.scaleSequence)
+        ? globalThis.Number(object.scaleSequence)
+        : isSet(object.scale_sequence)
+        ? globalThis.Number(object.scale_sequence)
+        : 0,
     };
   },
 
@@ -1143,6 +1172,9 @@ export const GetDeploymentResponse: MessageFns<GetDeploymentResponse> = {
     if (message.models?.length) {
       obj.models = message.models.map((e) => DeployedModel.toJSON(e));
     }
+    if (message.scaleSequence !== 0) {
+      obj.scaleSequence = Math.round(message.scaleSequence);
+    }
     return obj;
   },
 
@@ -1159,6 +1191,7 @@ export const GetDeploymentResponse: MessageFns<GetDeploymentResponse> = {
     message.environmentHash = object.environmentHash ?? "";
     message.desiredReplicas = object.desiredReplicas ?? 0;
     message.models = object.models?.map((e) => DeployedModel.fromPartial(e)) || [];
+    message.scaleSequence = object.scaleSequence ?? 0;
     return message;
   },
 };

@@ -367,6 +367,26 @@ export interface Webservice {
     | undefined;
   /** Credential id of the last deployer. */
   updatedBy: string;
+  /**
+   * The autoscaler's last decision that changed the desired count (unset: none yet, or the
+   * service has a fixed replica count).
+   */
+  lastScaleDecision?: ScaleDecision | undefined;
+}
+
+/** One autoscaler decision (SPEC.md §4). */
+export interface ScaleDecision {
+  /** Replicas decided. */
+  replicas: number;
+  /** "up", "down" or "clamp". */
+  kind: string;
+  /** One sentence: the demand it saw and what it did. */
+  reason: string;
+  time?:
+    | Date
+    | undefined;
+  /** Per-service sequence number of the decision; a later decision has a higher one. */
+  sequence: number;
 }
 
 export interface ReplicaCounts {
@@ -378,6 +398,8 @@ export interface ReplicaCounts {
   inFlight: number;
   /** Requests waiting in routers, as last reported. */
   queued: number;
+  /** Replicas running now in any phase (starting, ready, terminating), as agents report them. */
+  current: number;
 }
 
 export interface ServiceError {
@@ -728,6 +750,7 @@ function createBaseWebservice(): Webservice {
     createTime: undefined,
     updateTime: undefined,
     updatedBy: "",
+    lastScaleDecision: undefined,
   };
 }
 
@@ -777,6 +800,9 @@ export const Webservice: MessageFns<Webservice> = {
     }
     if (message.updatedBy !== "") {
       writer.uint32(122).string(message.updatedBy);
+    }
+    if (message.lastScaleDecision !== undefined) {
+      ScaleDecision.encode(message.lastScaleDecision, writer.uint32(130).fork()).join();
     }
     return writer;
   },
@@ -914,6 +940,14 @@ export const Webservice: MessageFns<Webservice> = {
             message.updatedBy = reader.string();
             continue;
           }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.lastScaleDecision = ScaleDecision.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -975,6 +1009,11 @@ export const Webservice: MessageFns<Webservice> = {
         : isSet(object.updated_by)
         ? globalThis.String(object.updated_by)
         : "",
+      lastScaleDecision: isSet(object.lastScaleDecision)
+        ? ScaleDecision.fromJSON(object.lastScaleDecision)
+        : isSet(object.last_scale_decision)
+        ? ScaleDecision.fromJSON(object.last_scale_decision)
+        : undefined,
     };
   },
 
@@ -1025,6 +1064,9 @@ export const Webservice: MessageFns<Webservice> = {
     if (message.updatedBy !== "") {
       obj.updatedBy = message.updatedBy;
     }
+    if (message.lastScaleDecision !== undefined) {
+      obj.lastScaleDecision = ScaleDecision.toJSON(message.lastScaleDecision);
+    }
     return obj;
   },
 
@@ -1054,12 +1096,148 @@ export const Webservice: MessageFns<Webservice> = {
     message.createTime = object.createTime ?? undefined;
     message.updateTime = object.updateTime ?? undefined;
     message.updatedBy = object.updatedBy ?? "";
+    message.lastScaleDecision = (object.lastScaleDecision !== undefined && object.lastScaleDecision !== null)
+      ? ScaleDecision.fromPartial(object.lastScaleDecision)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseScaleDecision(): ScaleDecision {
+  return { replicas: 0, kind: "", reason: "", time: undefined, sequence: 0 };
+}
+
+export const ScaleDecision: MessageFns<ScaleDecision> = {
+  encode(message: ScaleDecision, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.replicas !== 0) {
+      writer.uint32(8).int32(message.replicas);
+    }
+    if (message.kind !== "") {
+      writer.uint32(18).string(message.kind);
+    }
+    if (message.reason !== "") {
+      writer.uint32(26).string(message.reason);
+    }
+    if (message.time !== undefined) {
+      Timestamp.encode(toTimestamp(message.time), writer.uint32(34).fork()).join();
+    }
+    if (message.sequence !== 0) {
+      writer.uint32(40).int64(message.sequence);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ScaleDecision {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseScaleDecision();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.replicas = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.time = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.sequence = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ScaleDecision {
+    return {
+      replicas: isSet(object.replicas) ? globalThis.Number(object.replicas) : 0,
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      time: isSet(object.time) ? fromJsonTimestamp(object.time) : undefined,
+      sequence: isSet(object.sequence) ? globalThis.Number(object.sequence) : 0,
+    };
+  },
+
+  toJSON(message: ScaleDecision): unknown {
+    const obj: any = {};
+    if (message.replicas !== 0) {
+      obj.replicas = Math.round(message.replicas);
+    }
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.time !== undefined) {
+      obj.time = message.time.toISOString();
+    }
+    if (message.sequence !== 0) {
+      obj.sequence = Math.round(message.sequence);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ScaleDecision>, I>>(base?: I): ScaleDecision {
+    return ScaleDecision.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ScaleDecision>, I>>(object: I): ScaleDecision {
+    const message = createBaseScaleDecision();
+    message.replicas = object.replicas ?? 0;
+    message.kind = object.kind ?? "";
+    message.reason = object.reason ?? "";
+    message.time = object.time ?? undefined;
+    message.sequence = object.sequence ?? 0;
     return message;
   },
 };
 
 function createBaseReplicaCounts(): ReplicaCounts {
-  return { desired: 0, ready: 0, inFlight: 0, queued: 0 };
+  return { desired: 0, ready: 0, inFlight: 0, queued: 0, current: 0 };
 }
 
 export const ReplicaCounts: MessageFns<ReplicaCounts> = {
@@ -1075,6 +1253,9 @@ export const ReplicaCounts: MessageFns<ReplicaCounts> = {
     }
     if (message.queued !== 0) {
       writer.uint32(32).int32(message.queued);
+    }
+    if (message.current !== 0) {
+      writer.uint32(40).int32(message.current);
     }
     return writer;
   },
@@ -1124,6 +1305,14 @@ export const ReplicaCounts: MessageFns<ReplicaCounts> = {
             message.queued = reader.int32();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.current = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1146,6 +1335,7 @@ export const ReplicaCounts: MessageFns<ReplicaCounts> = {
         ? globalThis.Number(object.in_flight)
         : 0,
       queued: isSet(object.queued) ? globalThis.Number(object.queued) : 0,
+      current: isSet(object.current) ? globalThis.Number(object.current) : 0,
     };
   },
 
@@ -1163,6 +1353,9 @@ export const ReplicaCounts: MessageFns<ReplicaCounts> = {
     if (message.queued !== 0) {
       obj.queued = Math.round(message.queued);
     }
+    if (message.current !== 0) {
+      obj.current = Math.round(message.current);
+    }
     return obj;
   },
 
@@ -1175,6 +1368,7 @@ export const ReplicaCounts: MessageFns<ReplicaCounts> = {
     message.ready = object.ready ?? 0;
     message.inFlight = object.inFlight ?? 0;
     message.queued = object.queued ?? 0;
+    message.current = object.current ?? 0;
     return message;
   },
 };
