@@ -109,8 +109,15 @@ export class DeploymentJobs {
   }
 
   private async scale(job: ScaleJob, context: JobContext): Promise<JobResult> {
-    const stale = staleness(await this.current(job.service), job.generation);
+    const deployment = await this.current(job.service);
+    const stale = staleness(deployment, job.generation);
     if (stale) return { skipped: stale };
+    // An older decision never overrides a newer one (jobs of one service may arrive late).
+    if (deployment && deployment.scaleSequence > job.sequence) {
+      return {
+        skipped: `scale decision ${job.sequence} was replaced by decision ${deployment.scaleSequence}`,
+      };
+    }
     const key = { workspace: job.workspace, service: job.service };
     await this.options.driver.scale(key, job.replicas);
     await context.progress({
