@@ -113,9 +113,6 @@ async function up(io: CliIo, options: UpCommandOptions): Promise<number> {
       } else {
         io.out(
           [
-            '',
-            `Service ${deployed.service} is Healthy.`,
-            `Scoring URI: ${deployed.scoringUri}`,
             ...(deployed.key ? [`Key:         ${deployed.key}`] : []),
             'Score it:',
             `  ${curlLine(deployed)}`,

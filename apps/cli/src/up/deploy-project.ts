@@ -55,6 +55,9 @@ const SAMPLE_FILES = [
   'sample_input.json',
 ];
 
+/** Answers of a router that has not learned a new service's replicas yet (0: no answer). */
+const TRANSIENT = [0, 404, 502, 503];
+
 const exists = (path: string) =>
   stat(path).then(
     () => true,
@@ -207,20 +210,30 @@ async function sampleRequest(
   const file = await firstExisting(project, SAMPLE_FILES);
   if (file !== undefined) return (await readOptionalFile(file))?.trim();
   if (!swaggerUri) return undefined;
-  try {
-    const response = await fetch(swaggerUri, {
-      headers: authorization,
-      signal: AbortSignal.timeout(5_000),
-    });
-    if (!response.ok) return undefined;
-    const swagger = (await response.json()) as {
-      definitions?: { ServiceInput?: { example?: unknown; examples?: unknown[] } };
-    };
-    const input = swagger.definitions?.ServiceInput;
-    const example = input?.example ?? input?.examples?.[0];
-    return example === undefined ? undefined : JSON.stringify(example);
-  } catch {
-    return undefined;
+  // Right after Healthy the router may not have learned the replicas yet: 404/502/503 retry.
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    let status = 0;
+    try {
+      const response = await fetch(swaggerUri, {
+        headers: authorization,
+        signal: AbortSignal.timeout(5_000),
+      });
+      status = response.status;
+      if (response.ok) {
+        const swagger = (await response.json()) as {
+          definitions?: { ServiceInput?: { example?: unknown; examples?: unknown[] } };
+        };
+        const input = swagger.definitions?.ServiceInput;
+        const example = input?.example ?? input?.examples?.[0];
+        return example === undefined ? undefined : JSON.stringify(example);
+      }
+      await response.body?.cancel();
+    } catch {
+      // no answer (yet)
+    }
+    if (!TRANSIENT.includes(status) || Date.now() > deadline) return undefined;
+    await sleep(250);
   }
 }
 
@@ -244,7 +257,7 @@ async function scoreOnce(
     } catch (error) {
       result = { status: 0, text: String(error) };
     }
-    const transient = [0, 404, 502, 503].includes(result.status);
+    const transient = TRANSIENT.includes(result.status);
     if (!transient || Date.now() > deadline) return result;
     await sleep(250);
   }

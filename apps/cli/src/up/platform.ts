@@ -278,6 +278,8 @@ export class LocalPlatform {
           ...scoped,
           SKIFF_TOKEN: credentials.router,
           SKIFF_ROUTER_LISTEN: `${HOST}:${settings.routerPort}`,
+          // A local router has nothing long in flight to wait for on Ctrl-C.
+          SKIFF_ROUTER_DRAIN_TIMEOUT_MS: '5000',
         },
         cwd: dataDir.path,
         stopGraceMs: 10_000,
