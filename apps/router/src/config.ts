@@ -166,7 +166,7 @@ export function parseListen(value: string): ListenAddress {
 export function parseRouterFlags(argv: readonly string[]): { tlsCert?: string; tlsKey?: string } {
   const flags: { tlsCert?: string; tlsKey?: string } = {};
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
+    const arg = argv[i] ?? '';
     const [name, inline] = arg.includes('=') ? arg.split(/=(.*)/s, 2) : [arg, undefined];
     if (name !== '--tls-cert' && name !== '--tls-key') {
       throw new RouterConfigError(`unknown argument '${arg}'`);

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { freePort } from '@skiff/testing';
 import type { CollectedRecord } from './data-collection.js';
@@ -375,5 +376,31 @@ describe('data collection', () => {
       inputTruncated: false,
     });
     expect(JSON.parse(records[0]!.output)).toMatchObject({ replica: 'a' });
+  });
+});
+
+describe('slow clients', () => {
+  it('answers 408 when a request body stalls longer than the idle timeout', async () => {
+    const a = await upstream('a');
+    await serve([route({ service: 'iris', replicas: [replica(a.address)] })], {
+      idleTimeoutMs: 300,
+    });
+    const { req, response } = open(scoreUrl(), { headers: { 'content-length': 1_000 } });
+    req.write('{"partial":');
+    const answer = await readAnswer(await response);
+    req.destroy();
+    expect(answer.status).toBe(408);
+    expect(router!.router.pools.get('iris')!.inFlight).toBe(0);
+  });
+
+  it('closes a connection whose headers do not arrive within the headers timeout', async () => {
+    await serve([route({ service: 'iris', replicas: [] })], { headersTimeoutMs: 200 });
+    const { port } = new URL(router!.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    socket.write('POST /api/v1/service/iris/score HTTP/1.1\r\nHost: x\r\n');
+    let received = '';
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
+    await new Promise((resolve) => socket.once('close', resolve));
+    expect(received).toMatch(/^HTTP\/1\.1 408/);
   });
 });

@@ -157,7 +157,8 @@ export class ServicePool {
   /** Hands free slots to waiters in arrival order. */
   #dispatch(): void {
     for (let i = 0; i < this.#waiters.length;) {
-      const waiter = this.#waiters[i]!;
+      const waiter = this.#waiters[i];
+      if (!waiter) return;
       const slots = this.#pick(waiter.exclude);
       if (!slots) {
         // Nothing free for this waiter; later ones can only differ by their exclusion.
@@ -177,8 +178,8 @@ export class ServicePool {
     let best: ReplicaSlots | undefined;
     // Start at a rotating index so ties spread over replicas.
     for (let n = 0; n < count; n++) {
-      const slots = this.#replicas[(this.#cursor + n) % count]!;
-      if (!slots.replica.ready || slots === exclude) continue;
+      const slots = this.#replicas[(this.#cursor + n) % count];
+      if (!slots?.replica.ready || slots === exclude) continue;
       if (slots.outstanding >= limit || slots.ejectedUntil > now) continue;
       if (!best || slots.outstanding < best.outstanding) best = slots;
     }

@@ -79,7 +79,7 @@ async function handle(deps: RequestHandlerDeps, req: IncomingMessage, res: Serve
   }
   let name: string;
   try {
-    name = decodeURIComponent(match[1]!);
+    name = decodeURIComponent(match[1] ?? '');
   } catch {
     sendError(res, 404, `no route for ${path}`, requestId, responseHeaders);
     return;

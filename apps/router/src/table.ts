@@ -188,5 +188,5 @@ function splitAddress(address: string): { host: string; port: number } | undefin
   if (!match) return undefined;
   const port = Number(match[3]);
   if (port < 1 || port > 65_535) return undefined;
-  return { host: (match[1] ?? match[2])!, port };
+  return { host: match[1] ?? match[2] ?? '', port };
 }

@@ -14,7 +14,7 @@ import {
   ReportRouterLoadResponse,
   RoutingServiceService,
   RoutingTable,
-  ServiceRoute,
+  type ServiceRoute,
   type ReportRouterLoadRequest,
   type WatchRoutingTableRequest,
   type WatchRoutingTableResponse,
