@@ -40,6 +40,25 @@ const models = (ws: Webservice) =>
     .map((m) => `${m.name}:${m.version === 0 ? 'latest' : m.version}`)
     .join(', ');
 
+/** "2 ready of 3 desired (3 running, 1 in flight, 4 queued)". */
+function replicasText(ws: Webservice): string {
+  const r = ws.replicas;
+  const load = [
+    `${r?.current ?? 0} running`,
+    `${r?.inFlight ?? 0} in flight`,
+    `${r?.queued ?? 0} queued`,
+  ].join(', ');
+  return `${r?.ready ?? 0} ready of ${r?.desired ?? 0} desired (${load})`;
+}
+
+/** The autoscaler's last decision, or why there is none. */
+function scalingText(ws: Webservice): string {
+  const last = ws.lastScaleDecision;
+  if (last) return `${timeText(last.time)} #${last.sequence} ${last.kind}: ${last.reason}`;
+  const dc = ws.spec?.deploymentConfig;
+  return dc?.numReplicas !== undefined ? 'fixed replica count (numReplicas)' : 'no decision yet';
+}
+
 function printService(io: CliIo, ws: Webservice | undefined, format: OutputFormat): void {
   if (format === 'json') return printJson(io, ws ? Webservice.toJSON(ws) : {});
   if (!ws) return;
@@ -53,7 +72,8 @@ function printService(io: CliIo, ws: Webservice | undefined, format: OutputForma
     ['Auth', enumLabel(authModeToJSON(ws.authMode), 'AUTH_MODE_')],
     ['Compute', ws.spec?.compute ?? ''],
     ['Models', models(ws)],
-    ['Replicas', `${ws.replicas?.ready ?? 0} ready of ${ws.replicas?.desired ?? 0}`],
+    ['Replicas', replicasText(ws)],
+    ['Last scaling', scalingText(ws)],
     ['Generation', `${ws.generation} (applied: ${ws.appliedGeneration})`],
     ['Environment', ws.environmentHash],
     ['Created', timeText(ws.createTime)],

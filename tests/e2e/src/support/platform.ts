@@ -28,6 +28,10 @@ export interface LocalPlatform {
   readonly deployerToken: string;
   readonly agentToken: string;
   readonly dataDir: string;
+  /** Base URL of the compute's router (`http://127.0.0.1:<port>`; see {@link startRouter}). */
+  readonly routerUrl: string;
+  /** Starts a `skiff-router` process for the local compute target at {@link routerUrl}. */
+  startRouter(env?: Record<string, string>): Promise<AppProcess>;
   /** Starts a `skiff-agent` process for the local compute target (its own state dir by default). */
   startAgent(env?: Record<string, string>): Promise<AppProcess>;
   /** Runs the `skiff` CLI as the deployer, in `cwd`. */
@@ -72,9 +76,11 @@ export async function startLocalPlatform(redis: IsolatedRedis): Promise<LocalPla
     controlPlane.output,
   );
   const workspace = 'team-a';
+  const routerAddress = await loopbackAddress();
+  const routerUrl = `http://${routerAddress}`;
   await admin.workspaces.create({ workspace: { name: workspace } });
   await admin.computes.attach({
-    compute: { workspace, name: 'local', kind: ComputeKind.COMPUTE_KIND_LOCAL },
+    compute: { workspace, name: 'local', kind: ComputeKind.COMPUTE_KIND_LOCAL, routerUrl },
   });
   const credential = async (role: Role, compute = '') =>
     (await admin.workspaces.createCredential({ workspace, role, compute })).token;
@@ -88,6 +94,26 @@ export async function startLocalPlatform(redis: IsolatedRedis): Promise<LocalPla
     deployerToken,
     agentToken,
     dataDir,
+    routerUrl,
+    async startRouter(env = {}) {
+      const router = startApp(bin('router', 'skiff-router'), {
+        SKIFF_ENDPOINT: endpoint,
+        SKIFF_TOKEN: agentToken,
+        SKIFF_WORKSPACE: workspace,
+        SKIFF_COMPUTE: 'local',
+        SKIFF_ROUTER_LISTEN: routerAddress,
+        SKIFF_LOG_LEVEL: 'warn',
+        ...env,
+      });
+      started.push(router);
+      await waitFor(
+        'the router to have a routing table',
+        async () => ((await fetch(`${routerUrl}/readyz`)).ok ? true : undefined),
+        30_000,
+        router.output,
+      );
+      return router;
+    },
     async startAgent(env = {}) {
       const agent = startApp(bin('agent', 'skiff-agent'), {
         SKIFF_ENDPOINT: endpoint,
