@@ -6,7 +6,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { CliIo } from '../io.js';
 import { APP_BINS } from './apps.js';
 import {
-  BootstrapError,
   connectAdmin,
   ensureCredentials,
   ensureWorkspaceAndCompute,
@@ -433,5 +432,3 @@ async function resolveSettings(options: UpOptions, dataDir: DataDir): Promise<Up
     redisPrefix: options.redisPrefix ?? previous?.redisPrefix ?? UP_DEFAULTS.redisPrefix,
   };
 }
-
-export { BootstrapError, Interrupted };
