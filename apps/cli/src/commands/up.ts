@@ -48,12 +48,18 @@ function seconds(value: string): number {
   return parsed;
 }
 
-/** The first SIGINT/SIGTERM/SIGHUP stops gracefully, a second Ctrl-C at once. */
+/**
+ * The first SIGINT/SIGTERM/SIGHUP stops gracefully, a later one at once. Signals within a
+ * second of the first count as that one: under `npx`, one Ctrl-C arrives twice (the terminal
+ * signals the whole foreground group, and npm forwards its copy to the child).
+ */
 function stopSignals(onStop: (force: boolean) => void): () => void {
-  let count = 0;
+  let first: number | undefined;
   const handler = () => {
-    count += 1;
-    onStop(count > 1);
+    const now = Date.now();
+    if (first === undefined) first = now;
+    else if (now - first < 1_000) return;
+    onStop(now !== first);
   };
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
   for (const name of signals) process.on(name, handler);
