@@ -48,7 +48,7 @@ export async function listenHttp(
   handler: Handler,
   timeouts: ListenerTimeouts,
 ): Promise<Listener> {
-  const server = createHttpServer({ connectionsCheckingInterval: 1_000 }, handler);
+  const server = createHttpServer({ connectionsCheckingInterval: 1_000, noDelay: true }, handler);
   applyTimeouts(server, timeouts);
   const url = await listen(server, address, 'http');
   return { server, url, stopWatching: () => undefined };
@@ -81,7 +81,7 @@ export async function listenHttps(
   log: Logger,
 ): Promise<Listener> {
   const server = createHttpsServer(
-    { ...readPair(files), connectionsCheckingInterval: 1_000 },
+    { ...readPair(files), connectionsCheckingInterval: 1_000, noDelay: true },
     handler,
   );
   applyTimeouts(server, timeouts);
