@@ -28,6 +28,9 @@ interface ReportedReplica {
 }
 
 const NODES = ['node-1', 'node-2'];
+// Not `iris`: local-agent.test.ts counts the processes of team-a/iris on this machine, and
+// these pods' scoring servers are processes here too.
+const SERVICE = 'iris-k8s';
 const SAMPLE = { data: [[5.1, 3.5, 1.4, 0.2]] };
 
 type Json = KubernetesJson;
@@ -54,7 +57,7 @@ describe('agents on Kubernetes run deployments', () => {
   let state: Redis;
 
   /** What the agents last reported (every node), per the control plane's Redis. */
-  async function reported(service = 'iris'): Promise<ReportedReplica[]> {
+  async function reported(service = SERVICE): Promise<ReportedReplica[]> {
     const all: ReportedReplica[] = [];
     for (const node of NODES) {
       const raw = await state.get(
@@ -76,7 +79,7 @@ describe('agents on Kubernetes run deployments', () => {
   }
   const service = () =>
     platform.admin.webservices
-      .get({ workspace: 'team-a', name: 'iris' })
+      .get({ workspace: 'team-a', name: SERVICE })
       .then((r) => r.webservice!);
   const pods = () => platform.fake.objects('Pod', SERVICE_NAMESPACE);
   const context = () =>
@@ -126,7 +129,7 @@ describe('agents on Kubernetes run deployments', () => {
         'model',
         'deploy',
         '-n',
-        'iris',
+        SERVICE,
         '-m',
         'iris-logreg:1',
         '--ic',
@@ -166,7 +169,7 @@ describe('agents on Kubernetes run deployments', () => {
     const job = {
       kind: 'scale' as const,
       workspace: 'team-a',
-      service: 'iris',
+      service: SERVICE,
       generation: 1,
       replicas,
       reason: 'test',
@@ -203,7 +206,7 @@ describe('agents on Kubernetes run deployments', () => {
     const from = platform.fake.events.length;
     await writeDeploymentConfig(6000);
     const updated = await platform.cli(
-      ['service', 'update', '-n', 'iris', '--dc', 'deploymentconfig.json'],
+      ['service', 'update', '-n', SERVICE, '--dc', 'deploymentconfig.json'],
       project,
     );
     expect(updated.code, `${updated.out}\n${context()}`).toBe(0);
@@ -241,14 +244,14 @@ describe('agents on Kubernetes run deployments', () => {
   });
 
   it('deletes the service: its Deployment, Service and pods are gone', async () => {
-    const deleted = await platform.cli(['service', 'delete', '-n', 'iris']);
+    const deleted = await platform.cli(['service', 'delete', '-n', SERVICE]);
     expect(deleted.code, deleted.out).toBe(0);
     await platform.fake.until(
       () =>
         platform.fake.objects('Deployment', SERVICE_NAMESPACE).length === 0 &&
         platform.fake.objects('Service', SERVICE_NAMESPACE).length === 0 &&
         pods().length === 0,
-      'no Deployment, Service or pod of iris',
+      'no Deployment, Service or pod of the service',
       30_000,
     );
     await waitFor(
