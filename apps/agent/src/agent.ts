@@ -102,6 +102,7 @@ export async function startAgent(
     nodeName: env.SKIFF_NODE_NAME,
     log: log.child({ component: 'jobs' }),
     flushLogs: () => shipper.flush(),
+    reportReplicas: () => reporter.reportOnce(),
   });
 
   const redisUrl = new URL(env.REDIS_URL);

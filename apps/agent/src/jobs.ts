@@ -31,6 +31,11 @@ export interface DeploymentJobsOptions {
   log: Logger;
   /** Sends the replicas' buffered log lines now (before a failure is reported). */
   flushLogs: () => Promise<void>;
+  /**
+   * Reports this node's replicas to the control plane now, so routers route to a replica as
+   * soon as it is ready — before the job reports it — rather than at the next interval.
+   */
+  reportReplicas?: () => Promise<void>;
   /** How often readiness is checked while a deploy waits; default 250 ms. */
   pollMs?: number;
 }
@@ -156,6 +161,7 @@ export class DeploymentJobs {
       }
       if (ready !== reported) {
         reported = ready;
+        await this.options.reportReplicas?.();
         await context.progress({
           step: 'REPLICAS',
           message: `Replicas ready ${ready}/${desired}`,
