@@ -104,6 +104,10 @@ export function compileTable(table: RoutingTable): {
 function compileRoute(route: ServiceRoute, problems: TableProblem[]): ServiceEndpoint {
   const replicas: RouteReplica[] = [];
   for (const replica of route.replicas) {
+    // Starting and terminating replicas get no requests; one without an address yet (still
+    // starting) is simply not routable. Only a READY replica without one is a problem.
+    const ready = replica.phase === ReplicaPhase.REPLICA_PHASE_READY;
+    if (!ready && replica.address === '') continue;
     const parsed = splitAddress(replica.address);
     if (!parsed) {
       problems.push({
@@ -117,7 +121,7 @@ function compileRoute(route: ServiceRoute, problems: TableProblem[]): ServiceEnd
       replicaId: replica.replicaId,
       address: replica.address,
       ...parsed,
-      ready: replica.phase === ReplicaPhase.REPLICA_PHASE_READY,
+      ready,
     });
   }
   return {

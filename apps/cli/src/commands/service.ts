@@ -327,14 +327,29 @@ export function registerServiceCommands(program: Command, invocation: Invocation
       .command('get-keys')
       .description('Print the primary and secondary keys of a key-auth service')
       .addOption(outputOption())
-      .addHelpText('after', '\nExample:\n  skiff service get-keys -n iris-svc'),
+      .addOption(
+        new Option('--only <key>', 'print just this key, nothing else (for scripts)').choices([
+          'primary',
+          'secondary',
+        ]),
+      )
+      .addHelpText(
+        'after',
+        '\nExamples:\n  skiff service get-keys -n iris-svc\n  KEY=$(skiff service get-keys -n iris-svc --only primary)',
+      ),
   ).action(
-    action(invocation, (options: Named & { output: OutputFormat }) =>
-      runOnline(io, options, { workspace: true }, async ({ client, workspace }) => {
-        const keys = await client.webservices.getKeys({ workspace, name: options.name });
-        printKeys(io, keys, options.output);
-        return ExitCode.ok;
-      }),
+    action(
+      invocation,
+      (options: Named & { output: OutputFormat; only?: 'primary' | 'secondary' }) =>
+        runOnline(io, options, { workspace: true }, async ({ client, workspace }) => {
+          const keys = await client.webservices.getKeys({ workspace, name: options.name });
+          if (options.only) {
+            io.out(`${options.only === 'primary' ? keys.primaryKey : keys.secondaryKey}\n`);
+            return ExitCode.ok;
+          }
+          printKeys(io, keys, options.output);
+          return ExitCode.ok;
+        }),
     ),
   );
 
