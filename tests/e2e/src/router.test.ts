@@ -1,4 +1,6 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { readFile, cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KeyType, WebserviceState } from '@skiff/proto';
@@ -53,6 +55,44 @@ function startLoad(url: string, key: string, clients: number) {
       return result;
     },
   };
+}
+
+/** A request from a chosen loopback address; only the status and headers are read. */
+function rawRequest(
+  baseUrl: string,
+  path: string,
+  headers: Record<string, string>,
+  localAddress = '127.0.0.1',
+  body?: string,
+): Promise<{ status: number }> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(
+      new URL(path, baseUrl),
+      { method: 'POST', headers, localAddress },
+      (response) => {
+        response.resume();
+        resolve({ status: response.statusCode ?? 0 });
+      },
+    );
+    request.on('error', reject);
+    // With a declared length and no body, the router must answer from the headers alone.
+    if (body !== undefined) request.end(body);
+    else request.flushHeaders();
+  });
+}
+
+/** Pids of a service's replica processes (launchers, servers, workers) on this machine. */
+function replicaPids(service: string): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .flatMap((pid) => {
+      try {
+        const environ = readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0');
+        return environ.includes(`SKIFF_SERVICE_ID=team-a/${service}`) ? [Number(pid)] : [];
+      } catch {
+        return [];
+      }
+    });
 }
 
 // Scoring through the router, every part a real process: control plane, agent, router, Redis
@@ -311,6 +351,64 @@ describe('scoring through the router', () => {
       expect(seen.errors, context()).toEqual([]);
       expect(seen.ok).toBeGreaterThan(0);
     }
+  }, 120_000);
+
+  it('answers 413, 503, 504, 502 and 429 from real replicas, and never slows other clients', async () => {
+    // One slot, 100 ms of queue, 150 ms to score: the replica (200 ms per call) is too slow.
+    await deploy('iris-limits', {
+      numReplicas: 1,
+      authEnabled: false,
+      maxConcurrentRequestsPerContainer: 1,
+      maxQueueWaitMs: 100,
+      scoringTimeoutMs: 150,
+      containerResourceRequirements: { cpu: 0.1, memoryInGB: 0.25 },
+    });
+    const statusOf = async (response: Promise<Response>) => {
+      const answer = await response;
+      await answer.arrayBuffer();
+      return { status: answer.status, retryAfter: answer.headers.get('retry-after') };
+    };
+
+    // 413 on the declared length, before any byte of the body is read.
+    const huge = await rawRequest(platform.routerUrl, '/api/v1/service/iris-limits/score', {
+      'content-length': String(101 * 1024 * 1024),
+      'content-type': 'application/json',
+    });
+    expect(huge.status).toBe(413);
+
+    // Two at once: the first takes the slot and runs out of scoring time (504); the second
+    // waits for a slot longer than maxQueueWaitMs (503 with Retry-After).
+    const [first, second] = await Promise.all([
+      statusOf(score('iris-limits')),
+      new Promise((resolve) => setTimeout(resolve, 20)).then(() => statusOf(score('iris-limits'))),
+    ]);
+    expect(first.status).toBe(504);
+    expect(second).toEqual({ status: 503, retryAfter: expect.stringMatching(/^\d+$/) });
+
+    // The replica dies while it scores: 502 (the request had been sent).
+    const ws = await service('iris-limits');
+    expect(ws.replicas?.ready).toBe(1);
+    const dying = statusOf(score('iris-limits'));
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    for (const pid of replicaPids('iris-limits')) process.kill(pid, 'SIGKILL');
+    expect((await dying).status).toBe(502);
+
+    // 25 wrong keys from 127.0.0.2: that address is refused with 429; 127.0.0.1 is not slowed.
+    const statuses: number[] = [];
+    for (let attempt = 0; attempt < 25; attempt++) {
+      const answer = await rawRequest(
+        platform.routerUrl,
+        '/api/v1/service/iris-key/score',
+        { authorization: 'Bearer wrong', 'content-type': 'application/json' },
+        '127.0.0.2',
+        SAMPLE,
+      );
+      statuses.push(answer.status);
+    }
+    expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
+    expect(statuses.at(-1)).toBe(429);
+    const { primaryKey } = await keys('iris-key');
+    expect((await score('iris-key', { authorization: `Bearer ${primaryKey}` })).status).toBe(200);
   }, 120_000);
 
   it('restarts the router under load: clients see connection errors at most, never a wrong answer', async () => {
