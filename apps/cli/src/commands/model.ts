@@ -7,8 +7,7 @@ import {
   withConnectionOptions,
   type ConnectionFlags,
 } from '../connection/session.js';
-import { loadDeploymentConfig, loadInferenceConfig } from '../deploy/configs.js';
-import { ensureSnapshot } from '../deploy/snapshot.js';
+import { startDeployment } from '../deploy/start.js';
 import { waitForDeployment } from '../deploy/wait.js';
 import { ExitCode, type CliIo } from '../io.js';
 import {
@@ -79,27 +78,14 @@ export interface DeployOptions extends ConnectionFlags {
 
 async function deploy(io: CliIo, options: DeployOptions): Promise<number> {
   return runOnline(io, options, { workspace: true }, async (session) => {
-    const { client, workspace } = session;
-    const models = (options.model ?? []).map(parseModelRef);
-    const inference = await loadInferenceConfig(io, options.ic ?? '');
-    const deployment = await loadDeploymentConfig(io, options.dc ?? '', inference.enableGpu);
-    const snapshotDigest = await ensureSnapshot(client, workspace, io, inference);
-    const { webservice, operationId } = await client.webservices.deploy({
-      workspace,
+    const generation = await startDeployment(session, {
       name: options.name,
+      models: (options.model ?? []).map(parseModelRef),
+      ic: options.ic ?? '',
+      dc: options.dc ?? '',
+      compute: options.ct ?? '',
       overwrite: options.overwrite ?? false,
-      spec: {
-        compute: options.ct ?? '',
-        models,
-        snapshotDigest,
-        inferenceConfig: inference.config,
-        deploymentConfig: deployment,
-      },
     });
-    const generation = webservice?.generation ?? 0;
-    io.out(
-      `Deploying ${options.name} (generation ${generation}) on ${options.ct}: operation ${operationId}\n`,
-    );
     if (!options.wait) {
       const flags = session.resumeFlags ? ` ${session.resumeFlags}` : '';
       io.out(

@@ -10,7 +10,7 @@ import { modelDigest } from '@skiff/hashing';
 import { AuthMode, type ModelRef } from '@skiff/proto';
 import { UsageError, type Session } from '../connection/session.js';
 import { loadDeploymentConfig, loadInferenceConfig } from '../deploy/configs.js';
-import { ensureSnapshot } from '../deploy/snapshot.js';
+import { startDeployment } from '../deploy/start.js';
 import { waitForDeployment } from '../deploy/wait.js';
 import { ExitCode, type CliIo } from '../io.js';
 import { readOptionalFile } from './data-dir.js';
@@ -293,25 +293,14 @@ export async function deployProject(
     const session: Session = { client, io, workspace, resumeFlags: '' };
     const models = await resolveModels(io, client, workspace, project, request.models);
     // Exactly what `skiff model deploy --ic … --dc …` does with the same files.
-    const inference = await loadInferenceConfig(io, relative(io.cwd, ic));
-    const deployment = await loadDeploymentConfig(io, relative(io.cwd, dc), inference.enableGpu);
-    const snapshotDigest = await ensureSnapshot(client, workspace, io, inference);
-    const { webservice, operationId } = await client.webservices.deploy({
-      workspace,
+    const generation = await startDeployment(session, {
       name,
+      models,
+      ic: relative(io.cwd, ic),
+      dc: relative(io.cwd, dc),
+      compute: request.compute,
       overwrite: true,
-      spec: {
-        compute: request.compute,
-        models,
-        snapshotDigest,
-        inferenceConfig: inference.config,
-        deploymentConfig: deployment,
-      },
     });
-    const generation = webservice?.generation ?? 0;
-    io.out(
-      `Deploying ${name} (generation ${generation}) on ${request.compute}: operation ${operationId}\n`,
-    );
     const waited = await waitForDeployment(session, name, generation);
     if (waited !== ExitCode.ok) return waited;
 
