@@ -17,21 +17,12 @@ import {
   type KubernetesPlatform,
 } from './support/kubernetes-platform.js';
 import { repoRoot, waitFor, type AppProcess } from './support/processes.js';
-
-interface ReportedReplica {
-  service: string;
-  generation: number;
-  replicaId: string;
-  address: string;
-  phase: string;
-  nodeName: string;
-}
+import { reportedReplicas, scoreReplica } from './support/replicas.js';
 
 const NODES = ['node-1', 'node-2'];
 // Not `iris`: local-agent.test.ts counts the processes of team-a/iris on this machine, and
 // these pods' scoring servers are processes here too.
 const SERVICE = 'iris-k8s';
-const SAMPLE = { data: [[5.1, 3.5, 1.4, 0.2]] };
 
 type Json = KubernetesJson;
 const field = (object: Json | undefined, ...path: string[]): unknown =>
@@ -57,26 +48,8 @@ describe('agents on Kubernetes run deployments', () => {
   let state: Redis;
 
   /** What the agents last reported (every node), per the control plane's Redis. */
-  async function reported(service = SERVICE): Promise<ReportedReplica[]> {
-    const all: ReportedReplica[] = [];
-    for (const node of NODES) {
-      const raw = await state.get(
-        `${redis.prefix}ws:team-a:compute:${COMPUTE}:agent:${node}:replicas`,
-      );
-      all.push(...((raw ? JSON.parse(raw) : []) as ReportedReplica[]));
-    }
-    return all.filter((r) => r.service === service);
-  }
-  async function score(address: string): Promise<{ predictions: string[] }> {
-    const response = await fetch(`http://${address}/score`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(SAMPLE),
-    });
-    if (!response.ok)
-      throw new Error(`${address} answered ${response.status}: ${await response.text()}`);
-    return (await response.json()) as { predictions: string[] };
-  }
+  const reported = (service = SERVICE) =>
+    reportedReplicas(state, redis.prefix, COMPUTE, NODES, service);
   const service = () =>
     platform.admin.webservices
       .get({ workspace: 'team-a', name: SERVICE })
@@ -161,7 +134,7 @@ describe('agents on Kubernetes run deployments', () => {
     );
 
     const [replica] = await readyReplicas(1, 1);
-    expect((await score(replica!.address)).predictions).toEqual(['setosa']);
+    expect((await scoreReplica(replica!.address)).predictions).toEqual(['setosa']);
   });
 
   /** A scale decision as the autoscaler enqueues it (each with the next sequence number). */
@@ -192,7 +165,7 @@ describe('agents on Kubernetes run deployments', () => {
       // and each scores — node-2's from the artifacts node-2's agent put in its cache.
       expect(new Set(three.map((r) => r.nodeName))).toEqual(new Set(NODES));
       for (const replica of three) {
-        expect((await score(replica.address)).predictions).toEqual(['setosa']);
+        expect((await scoreReplica(replica.address)).predictions).toEqual(['setosa']);
       }
       await queue.enqueue(scaleJob(1, 2));
       await readyReplicas(1, 1);
@@ -213,7 +186,7 @@ describe('agents on Kubernetes run deployments', () => {
     expect(updated.out).toMatch(/found in the workspace registry/);
     expect(platform.builds).toHaveLength(1);
     const [replica] = await readyReplicas(1, 2);
-    expect((await score(replica!.address)).predictions).toEqual(['setosa']);
+    expect((await scoreReplica(replica!.address)).predictions).toEqual(['setosa']);
 
     // Replay the pod changes of the rollout: whenever an old pod started to go, a new one
     // was ready (maxUnavailable 0).

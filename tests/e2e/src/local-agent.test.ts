@@ -9,17 +9,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalPlatform, type LocalPlatform } from './support/platform.js';
 import { repoRoot, waitFor, type AppProcess } from './support/processes.js';
-
-interface ReportedReplica {
-  service: string;
-  generation: number;
-  replicaId: string;
-  address: string;
-  phase: string;
-  restartCount: number;
-}
-
-const SAMPLE = { data: [[5.1, 3.5, 1.4, 0.2]] };
+import { reportedReplicas, scoreReplica } from './support/replicas.js';
 
 // The local runtime end to end, every part a real process: control plane, agent, Redis and
 // the scoring-server replicas, driven by the `skiff` CLI from a copy of examples/iris-python.
@@ -31,22 +21,10 @@ describe('a local agent runs deployments', () => {
   let state: Redis;
 
   /** What the agent last reported, per the control plane's Redis. */
-  async function reported(service = 'iris'): Promise<ReportedReplica[]> {
-    const raw = await state.get(`${redis.prefix}ws:team-a:compute:local:agent:node-1:replicas`);
-    return ((raw ? JSON.parse(raw) : []) as ReportedReplica[]).filter((r) => r.service === service);
-  }
+  const reported = (service = 'iris') =>
+    reportedReplicas(state, redis.prefix, 'local', ['node-1'], service);
   const ready = async (service = 'iris') =>
     (await reported(service)).filter((replica) => replica.phase === 'ready');
-  async function score(address: string): Promise<{ predictions: string[] }> {
-    const response = await fetch(`http://${address}/score`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(SAMPLE),
-    });
-    if (!response.ok)
-      throw new Error(`${address} answered ${response.status}: ${await response.text()}`);
-    return (await response.json()) as { predictions: string[] };
-  }
   const service = (name = 'iris') =>
     platform.admin.webservices.get({ workspace: 'team-a', name }).then((r) => r.webservice!);
   /** Processes of a service (its SKIFF_SERVICE_ID in their environment): launchers, servers, workers. */
@@ -133,7 +111,7 @@ describe('a local agent runs deployments', () => {
     );
     expect(new Set(replicas.map((r) => r.address)).size).toBe(2);
     for (const replica of replicas) {
-      expect((await score(replica.address)).predictions).toEqual(['setosa']);
+      expect((await scoreReplica(replica.address)).predictions).toEqual(['setosa']);
     }
     expect(replicasRunning('iris')).toBe(2);
   });
@@ -151,7 +129,7 @@ describe('a local agent runs deployments', () => {
     const load = (async () => {
       while (loading) {
         for (const replica of await ready()) {
-          await score(replica.address).then(
+          await scoreReplica(replica.address).then(
             () => scored++,
             (error: Error) => failures.push(error.message),
           );
@@ -206,7 +184,7 @@ describe('a local agent runs deployments', () => {
       60_000,
       context,
     );
-    expect((await score(restarted.address)).predictions).toEqual(['setosa']);
+    expect((await scoreReplica(restarted.address)).predictions).toEqual(['setosa']);
     expect(replicasRunning('iris')).toBe(1);
   });
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '@skiff/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot, waitFor } from './support/processes.js';
+import { recordChild, repoRoot, waitFor } from './support/processes.js';
 import { portFree } from './support/up-platform.js';
 
 /** The ```sh blocks of the README's Quickstart section, in order. */
@@ -28,21 +28,16 @@ interface Shell {
 }
 
 function shell(script: string, cwd: string, env: NodeJS.ProcessEnv): Shell {
-  let output = '';
   const child = spawn('sh', ['-e', '-c', script], {
     cwd,
     env,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | NodeJS.Signals>((resolve) =>
-    child.once('exit', (code, signal) => resolve(code ?? signal ?? 0)),
-  );
+  const { output, exited } = recordChild(child);
   return {
     child,
-    output: () => output,
+    output,
     exited,
     interrupt: () => {
       try {

@@ -1,8 +1,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SkiffClient } from '@skiff/client';
-import { ComputeKind, Role } from '@skiff/proto';
+import type { SkiffClient } from '@skiff/client';
+import { ComputeKind } from '@skiff/proto';
 import { startKubernetesFake, type IsolatedRedis, type KubernetesFake } from '@skiff/testing';
 import {
   clusterPodRunner,
@@ -10,15 +10,8 @@ import {
   startLoopbackRegistry,
   type LoopbackRegistry,
 } from './kubernetes-cluster.js';
-import type { CliResult } from './platform.js';
-import {
-  adminToken,
-  bin,
-  loopbackAddress,
-  startApp,
-  waitFor,
-  type AppProcess,
-} from './processes.js';
+import { createCredentials, runCli, startControlPlane, type CliResult } from './control-plane.js';
+import { bin, loopbackAddress, startApp, type AppProcess } from './processes.js';
 
 /** The compute target of the cluster, and the namespaces of the fake. */
 export const COMPUTE = 'cluster';
@@ -81,35 +74,8 @@ export async function startKubernetesPlatform(
     const kubeconfig = join(dataDir, 'kubeconfig');
     await writeFile(kubeconfig, fake.kubeConfig.exportConfig());
 
-    const endpoint = await loopbackAddress();
-    const token = adminToken();
-    const controlPlane = startApp(bin('control-plane', 'skiff-control-plane'), {
-      REDIS_URL: redis.url,
-      SKIFF_REDIS_PREFIX: redis.prefix,
-      SKIFF_DATA_DIR: join(dataDir, 'control-plane'),
-      SKIFF_GRPC_LISTEN: endpoint,
-      SKIFF_HTTP_LISTEN: await loopbackAddress(),
-      SKIFF_ADMIN_TOKEN: token,
-      SKIFF_SHUTDOWN_GRACE_SECONDS: '1',
-      SKIFF_RECONCILE_SECONDS: '1',
-      SKIFF_LOG_LEVEL: 'warn',
-    });
+    const { process: controlPlane, endpoint, admin } = await startControlPlane(redis, dataDir);
     started.push(controlPlane);
-    const admin = await waitFor(
-      'the control plane to answer',
-      async () => {
-        const client = await SkiffClient.connect({ endpoint, token, connectTimeoutMs: 1_000 });
-        try {
-          await client.workspaces.list({});
-          return client;
-        } catch (error) {
-          client.close();
-          throw error;
-        }
-      },
-      60_000,
-      controlPlane.output,
-    );
     cleanups.push(async () => admin.close());
     const workspace = 'team-a';
     await admin.workspaces.create({
@@ -125,10 +91,7 @@ export async function startKubernetesPlatform(
         routerUrl: 'http://127.0.0.1:9',
       },
     });
-    const credential = async (role: Role, compute = '') =>
-      (await admin.workspaces.createCredential({ workspace, role, compute })).token;
-    const deployerToken = await credential(Role.ROLE_DEPLOYER);
-    const agentToken = await credential(Role.ROLE_AGENT, COMPUTE);
+    const { deployerToken, agentToken } = await createCredentials(admin, workspace, COMPUTE);
 
     return {
       endpoint,
@@ -164,20 +127,8 @@ export async function startKubernetesPlatform(
         started.push(agent);
         return agent;
       },
-      async cli(args, cwd) {
-        const run = startApp(
-          bin('cli', 'skiff'),
-          {
-            SKIFF_ENDPOINT: endpoint,
-            SKIFF_TOKEN: deployerToken,
-            SKIFF_WORKSPACE: workspace,
-            HOME: dataDir,
-          },
-          args,
-          cwd,
-        );
-        return { code: await run.exited, out: run.output() };
-      },
+      cli: (args, cwd) =>
+        runCli({ endpoint, token: deployerToken, workspace, home: dataDir }, args, cwd),
       stop,
     };
   } catch (error) {

@@ -1,23 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SkiffClient } from '@skiff/client';
-import { ComputeKind, Role } from '@skiff/proto';
+import type { SkiffClient } from '@skiff/client';
+import { ComputeKind } from '@skiff/proto';
 import type { IsolatedRedis } from '@skiff/testing';
-import {
-  adminToken,
-  bin,
-  loopbackAddress,
-  startApp,
-  waitFor,
-  type AppProcess,
-} from './processes.js';
-
-/** What a CLI run printed and returned. */
-export interface CliResult {
-  code: number | NodeJS.Signals;
-  out: string;
-}
+import { createCredentials, runCli, startControlPlane, type CliResult } from './control-plane.js';
+import { bin, loopbackAddress, startApp, waitFor, type AppProcess } from './processes.js';
 
 /** A control plane process, a workspace with a local compute target, and its credentials. */
 export interface LocalPlatform {
@@ -46,35 +34,8 @@ export interface LocalPlatform {
  */
 export async function startLocalPlatform(redis: IsolatedRedis): Promise<LocalPlatform> {
   const dataDir = await mkdtemp(join(tmpdir(), 'skiff-e2e-'));
-  const endpoint = await loopbackAddress();
-  const token = adminToken();
-  const controlPlane = startApp(bin('control-plane', 'skiff-control-plane'), {
-    REDIS_URL: redis.url,
-    SKIFF_REDIS_PREFIX: redis.prefix,
-    SKIFF_DATA_DIR: join(dataDir, 'control-plane'),
-    SKIFF_GRPC_LISTEN: endpoint,
-    SKIFF_HTTP_LISTEN: await loopbackAddress(),
-    SKIFF_ADMIN_TOKEN: token,
-    SKIFF_SHUTDOWN_GRACE_SECONDS: '1',
-    SKIFF_RECONCILE_SECONDS: '1',
-    SKIFF_LOG_LEVEL: 'warn',
-  });
+  const { process: controlPlane, endpoint, admin } = await startControlPlane(redis, dataDir);
   const started: AppProcess[] = [controlPlane];
-  const admin = await waitFor(
-    'the control plane to answer',
-    async () => {
-      const client = await SkiffClient.connect({ endpoint, token, connectTimeoutMs: 1_000 });
-      try {
-        await client.workspaces.list({});
-        return client;
-      } catch (error) {
-        client.close();
-        throw error;
-      }
-    },
-    60_000,
-    controlPlane.output,
-  );
   const workspace = 'team-a';
   const routerAddress = await loopbackAddress();
   const routerUrl = `http://${routerAddress}`;
@@ -82,10 +43,7 @@ export async function startLocalPlatform(redis: IsolatedRedis): Promise<LocalPla
   await admin.computes.attach({
     compute: { workspace, name: 'local', kind: ComputeKind.COMPUTE_KIND_LOCAL, routerUrl },
   });
-  const credential = async (role: Role, compute = '') =>
-    (await admin.workspaces.createCredential({ workspace, role, compute })).token;
-  const deployerToken = await credential(Role.ROLE_DEPLOYER);
-  const agentToken = await credential(Role.ROLE_AGENT, 'local');
+  const { deployerToken, agentToken } = await createCredentials(admin, workspace, 'local');
 
   return {
     endpoint,
@@ -131,20 +89,8 @@ export async function startLocalPlatform(redis: IsolatedRedis): Promise<LocalPla
       started.push(agent);
       return agent;
     },
-    async cli(args, cwd) {
-      const run = startApp(
-        bin('cli', 'skiff'),
-        {
-          SKIFF_ENDPOINT: endpoint,
-          SKIFF_TOKEN: deployerToken,
-          SKIFF_WORKSPACE: workspace,
-          HOME: dataDir,
-        },
-        args,
-        cwd,
-      );
-      return { code: await run.exited, out: run.output() };
-    },
+    cli: (args, cwd) =>
+      runCli({ endpoint, token: deployerToken, workspace, home: dataDir }, args, cwd),
     async stop() {
       admin.close();
       for (const process of started.reverse()) await process.kill();

@@ -21,6 +21,20 @@ export interface AppProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
+/**
+ * Records what a child started with piped stdout and stderr prints (both, interleaved as they
+ * arrive) and how it exits.
+ */
+export function recordChild(child: ChildProcess): Pick<AppProcess, 'output' | 'exited'> {
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | NodeJS.Signals>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? 0)),
+  );
+  return { output: () => output, exited };
+}
+
 /** Starts `node <bin> ...args` with `env` added to this process's environment. */
 export function startApp(
   binPath: string,
@@ -28,20 +42,15 @@ export function startApp(
   args: readonly string[] = [],
   cwd = repoRoot,
 ): AppProcess {
-  let output = '';
   const child = spawn(process.execPath, [binPath, ...args], {
     env: { ...process.env, ...env },
     cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | NodeJS.Signals>((resolve) =>
-    child.once('exit', (code, signal) => resolve(code ?? signal ?? 0)),
-  );
+  const { output, exited } = recordChild(child);
   return {
     child,
-    output: () => output,
+    output,
     exited,
     async kill(signal: NodeJS.Signals = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) {
