@@ -33,6 +33,7 @@ import {
 } from '../output.js';
 import { action, type Invocation } from '../program.js';
 import { parseModelRef } from './model.js';
+import { registerServiceRunCommand } from './service-run.js';
 
 const state = (ws: Webservice) => enumLabel(webserviceStateToJSON(ws.state), 'WEBSERVICE_STATE_');
 const models = (ws: Webservice) =>
@@ -404,6 +405,8 @@ export function registerServiceCommands(program: Command, invocation: Invocation
       }),
     ),
   );
+
+  registerServiceRunCommand(service, invocation);
 }
 
 function printKeys(io: CliIo, keys: GetWebserviceKeysResponse, format: OutputFormat): void {
