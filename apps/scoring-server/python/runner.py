@@ -10,9 +10,22 @@ stdin is closed and stdout/stderr are plain log output, so print() in the script
 Frames out: {"type": "ready", "rawHttp", "inputSchema", "outputSchema"} once init() returned,
 or {"type": "init-error", "message", "traceback"} (then exit 1); per request
 {"type": "result", "status", "headers"} + body, or {"type": "error", "message", "traceback"}.
+
+Frames in: {"type": "run", "id", "method", "url", "headers"} + the request body; for a @rawhttp
+run() whose request is a form, also "bodyLength" (the raw body's bytes, first in the frame's
+body), "fields": [[name, value], ...] and "files": [{"name", "filename", "contentType",
+"length"}, ...], each file's bytes following the raw body in that order.
+
+run() is called the ways Azure ML v1's inference server called it:
+- @rawhttp: run(AMLRequest);
+- decorated with inference-schema's @input_schema: run(**json_object_body), the decorators
+  converting each argument (numpy, pandas, ...);
+- otherwise run(body_as_str);
+and with request_headers=<dict> too when run() has a parameter of that name (not @rawhttp).
 """
 
 import importlib.util
+import inspect
 import json
 import os
 import signal
@@ -87,6 +100,92 @@ def json_or_none(value, name):
         return None
 
 
+class BadRequest(Exception):
+    """The request cannot be given to run(): answered 400 with this message, run() not called."""
+
+
+def schema_util_for(run):
+    """inference_schema.schema_util when run() is decorated with inference-schema, else None.
+
+    Looked up in sys.modules, not imported: a decorated run() means its script imported the
+    package already, and a script that does not use it must not pay for importing it (nor fail
+    on a broken install of it). Only the package's public API is used, so any version works.
+    """
+    schema_util = sys.modules.get("inference_schema.schema_util")
+    if schema_util is None:
+        return None
+    try:
+        return schema_util if schema_util.is_schema_decorated(run) else None
+    except Exception as error:  # a version of the package that does not know this function
+        sys.stderr.write("cannot tell whether run() is schema-decorated (%s); "
+                         "calling it with the body as a string\n" % describe(error))
+        return None
+
+
+def takes_request_headers(run):
+    try:
+        return "request_headers" in inspect.signature(run).parameters
+    except (TypeError, ValueError):  # a callable without a signature Python can read
+        return False
+
+
+class EntryScript(object):
+    """The loaded script's run() and how it wants to be called."""
+
+    def __init__(self, module, run):
+        from azureml.contrib.services import aml_request
+
+        self.aml_request = aml_request
+        self.run = run
+        self.raw_http = bool(getattr(run, "_skiff_rawhttp", False))
+        self.schema_util = None if self.raw_http else schema_util_for(run)
+        self.request_headers = not self.raw_http and takes_request_headers(run)
+        if self.schema_util is not None:
+            self.input_schema = json_or_none(self.schema_util.get_input_schema(run), "input_schema")
+            self.output_schema = json_or_none(self.schema_util.get_output_schema(run), "output_schema")
+        else:
+            self.input_schema = json_or_none(getattr(module, "INPUT_SCHEMA", None), "INPUT_SCHEMA")
+            self.output_schema = json_or_none(getattr(module, "OUTPUT_SCHEMA", None), "OUTPUT_SCHEMA")
+
+    def call(self, header, body):
+        AMLRequest, FileStorage, Headers = (
+            self.aml_request.AMLRequest,
+            self.aml_request.FileStorage,
+            self.aml_request.Headers,
+        )
+        if self.raw_http:
+            raw_length = header.get("bodyLength", len(body))
+            files = []
+            if raw_length < len(body):
+                view = memoryview(body)
+                offset = raw_length
+                for part in header.get("files", []):
+                    end = offset + part["length"]
+                    data = bytes(view[offset:end])
+                    files.append(
+                        (part["name"], FileStorage(data, part["filename"], part["name"], part["contentType"]))
+                    )
+                    offset = end
+                body = bytes(view[:raw_length])
+            fields = [(name, value) for name, value in header.get("fields", [])]
+            return self.run(AMLRequest(header["method"], header["url"], header["headers"], body, fields, files))
+
+        text = body.decode("utf-8", errors="replace")
+        extra = {"request_headers": Headers(header["headers"])} if self.request_headers else {}
+        if self.schema_util is None:
+            return self.run(text, **extra)
+        try:
+            arguments = json.loads(text)
+        except ValueError as error:
+            raise BadRequest("run() takes its inputs as keyword arguments (inference-schema): "
+                             "expected a JSON object, got invalid JSON (%s)" % error)
+        if not isinstance(arguments, dict):
+            raise BadRequest("run() takes its inputs as keyword arguments (inference-schema): "
+                             "expected a JSON object, got a JSON %s" % type(arguments).__name__)
+        arguments.update(extra)
+        return self.run(**arguments)
+
+
 def serialise(result):
     """Turns run()'s return value into (status, headers, body) as Azure ML v1 did."""
     from azureml.contrib.services.aml_response import AMLResponse
@@ -115,24 +214,22 @@ def main():
         init = getattr(module, "init", None)
         if callable(init):
             init()
+        script = EntryScript(module, run)
     except BaseException as error:  # noqa: B036 - report anything init() raises, even SystemExit
         trace = traceback.format_exc()
         sys.stderr.write(trace)
         write_frame(results, {"type": "init-error", "message": describe(error), "traceback": trace})
         return 1
 
-    raw_http = bool(getattr(run, "_skiff_rawhttp", False))
     write_frame(
         results,
         {
             "type": "ready",
-            "rawHttp": raw_http,
-            "inputSchema": json_or_none(getattr(module, "INPUT_SCHEMA", None), "INPUT_SCHEMA"),
-            "outputSchema": json_or_none(getattr(module, "OUTPUT_SCHEMA", None), "OUTPUT_SCHEMA"),
+            "rawHttp": script.raw_http,
+            "inputSchema": script.input_schema,
+            "outputSchema": script.output_schema,
         },
     )
-
-    from azureml.contrib.services.aml_request import AMLRequest
 
     while True:
         frame = read_frame(requests)
@@ -140,11 +237,10 @@ def main():
             return 0
         header, body = frame
         try:
-            if raw_http:
-                argument = AMLRequest(header["method"], header["url"], header["headers"], body)
-            else:
-                argument = body.decode("utf-8", errors="replace")
-            status, headers, data = serialise(run(argument))
+            status, headers, data = serialise(script.call(header, body))
+        except BadRequest as error:
+            status, headers = 400, {"Content-Type": "application/json"}
+            data = json.dumps({"error": str(error)}).encode("utf-8")
         except BaseException as error:  # noqa: B036 - a SystemExit in run() fails one request only
             trace = traceback.format_exc()
             write_frame(

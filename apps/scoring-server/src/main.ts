@@ -12,6 +12,7 @@ import { startJsWorker } from './runtime/js-worker.js';
 import { WorkerPool } from './runtime/pool.js';
 import { startPythonWorker } from './runtime/python-worker.js';
 import { InitError, type ScoringRuntime } from './runtime/types.js';
+import { scriptEnvironment } from './script-env.js';
 
 /** Exit codes: 0 stopped cleanly, 1 could not start (bad artifacts, port taken), 2 bad config. */
 export const ExitCode = { ok: 0, failed: 1, config: 2 } as const;
@@ -40,8 +41,7 @@ export async function main(env: NodeJS.ProcessEnv): Promise<number> {
   }
 
   const metrics = createMetrics({ service: config.serviceId, replica: config.replicaId });
-  const scriptEnv: NodeJS.ProcessEnv = { ...env };
-  if (files.modelDir) scriptEnv['AZUREML_MODEL_DIR'] = files.modelDir;
+  const scriptEnv = scriptEnvironment(env, files, config.workers);
   const runtime = createRuntime(config, files, scriptEnv, log, metrics);
   const limiter = new ConcurrencyLimiter(config.maxConcurrentRequests);
   const collector = config.dataCollectionDir

@@ -1,0 +1,5 @@
+"""`azureml.contrib` as a namespace: installed azureml-contrib-* packages stay importable."""
+
+from pkgutil import extend_path
+
+__path__ = extend_path(__path__, __name__)

@@ -1,0 +1,1 @@
+"""Parameter types of the inference-schema stand-in."""
