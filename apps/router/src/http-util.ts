@@ -23,13 +23,24 @@ export function sendError(
   requestId: string,
   headers: OutgoingHttpHeaders = {},
 ): void {
+  res.end(writeErrorHead(res, status, message, requestId, headers));
+}
+
+/** Writes the head of a JSON error answer; returns its body, for the caller to send. */
+function writeErrorHead(
+  res: ServerResponse,
+  status: number,
+  message: string,
+  requestId: string,
+  headers: OutgoingHttpHeaders,
+): Buffer {
   const body = errorBody(status, message, requestId);
   res.writeHead(status, {
     ...headers,
     'content-type': 'application/json',
     'content-length': body.length,
   });
-  res.end(body);
+  return body;
 }
 
 /**
@@ -47,14 +58,7 @@ export function refuseAndClose(
   requestId: string,
   headers: OutgoingHttpHeaders = {},
 ): void {
-  const body = errorBody(status, message, requestId);
-  res.writeHead(status, {
-    ...headers,
-    'content-type': 'application/json',
-    'content-length': body.length,
-    connection: 'close',
-  });
-  res.write(body);
+  res.write(writeErrorHead(res, status, message, requestId, { ...headers, connection: 'close' }));
   const close = () => {
     clearTimeout(timer);
     res.end();
