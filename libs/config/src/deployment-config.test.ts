@@ -8,7 +8,7 @@ import {
   type DeploymentConfig,
 } from './deployment-config.js';
 import { ConfigError } from './issues.js';
-import { parseConfigJson } from './json.js';
+import { parseConfigJson } from './document.js';
 
 const fixture = (name: string): unknown =>
   parseConfigJson(readFileSync(new URL(`../test-fixtures/${name}`, import.meta.url), 'utf8'), name);
@@ -23,6 +23,7 @@ describe('valid deployment configurations', () => {
   it('fills every default of SPEC.md §1 for the smallest AKS config', () => {
     expect(parseDeploymentConfig({ computeType: 'aks' })).toEqual({
       computeType: 'aks',
+      computeTargetName: null,
       port: null,
       autoScaler: {
         autoscaleEnabled: true,
@@ -96,6 +97,32 @@ describe('valid deployment configurations', () => {
     expect(config.maxConcurrentRequestsPerContainer).toBe(2);
     expect(config.maxQueueWaitMs).toBe(1000);
     expect(config.appInsightsEnabled).toBe(true);
+  });
+
+  it('accepts livenessProbeRequirements.successThreshold above 1, as v1 did', () => {
+    const config = parseDeploymentConfig({
+      computeType: 'aks',
+      livenessProbeRequirements: { successThreshold: 3 },
+    });
+    expect(config.livenessProbeRequirements.successThreshold).toBe(3);
+  });
+
+  it('keeps computeTargetName, the compute a v1 AKS file names', () => {
+    expect(
+      parseDeploymentConfig({ computeType: 'aks', computeTargetName: 'aks-prod_1' })
+        .computeTargetName,
+    ).toBe('aks-prod_1');
+    expect(
+      parseDeploymentConfig({ computeType: 'aks', computeTargetName: null }).computeTargetName,
+    ).toBeNull();
+  });
+
+  it('accepts numReplicas 1 and minReplicas 1, the smallest counts v1 allowed', () => {
+    expect(parseDeploymentConfig({ computeType: 'aks', numReplicas: 1 }).numReplicas).toBe(1);
+    expect(
+      parseDeploymentConfig({ computeType: 'aks', autoScaler: { minReplicas: 1 } }).autoScaler
+        .minReplicas,
+    ).toBe(1);
   });
 
   it('accepts computeType local with a port', () => {
@@ -196,7 +223,16 @@ describe('invalid deployment configurations', () => {
     [
       'negative minReplicas',
       { computeType: 'aks', autoScaler: { minReplicas: -1 } },
-      ['autoScaler.minReplicas: expected an integer >= 0, got -1'],
+      [
+        'autoScaler.minReplicas: expected an integer greater than zero (Azure ML v1 refused it too: an autoscaled service keeps at least one replica), got -1',
+      ],
+    ],
+    [
+      'minReplicas 0 (v1 refused it)',
+      { computeType: 'aks', autoScaler: { minReplicas: 0 } },
+      [
+        'autoScaler.minReplicas: expected an integer greater than zero (Azure ML v1 refused it too: an autoscaled service keeps at least one replica), got 0',
+      ],
     ],
     [
       'maxReplicas 0',
@@ -231,7 +267,23 @@ describe('invalid deployment configurations', () => {
     [
       'negative numReplicas',
       { computeType: 'aks', numReplicas: -2 },
-      ['numReplicas: expected an integer >= 0, got -2'],
+      [
+        'numReplicas: expected an integer greater than zero (Azure ML v1 refused it too: a service needs a replica to answer; leave numReplicas unset to autoscale), got -2',
+      ],
+    ],
+    [
+      'numReplicas 0 (v1 refused it)',
+      { computeType: 'aks', numReplicas: 0 },
+      [
+        'numReplicas: expected an integer greater than zero (Azure ML v1 refused it too: a service needs a replica to answer; leave numReplicas unset to autoscale), got 0',
+      ],
+    ],
+    [
+      'numReplicas 0 with autoscale off',
+      { computeType: 'aks', numReplicas: 0, autoScaler: { autoscaleEnabled: false } },
+      [
+        'numReplicas: expected an integer greater than zero (Azure ML v1 refused it too: a service needs a replica to answer; leave numReplicas unset to autoscale), got 0',
+      ],
     ],
     [
       'numReplicas with autoscale on',
@@ -340,9 +392,30 @@ describe('invalid deployment configurations', () => {
       ['maxQueueWaitMs: expected an integer >= 0, got -5'],
     ],
     [
-      'liveness success threshold 2',
-      { computeType: 'aks', livenessProbeRequirements: { successThreshold: 2 } },
-      ['livenessProbeRequirements.successThreshold: expected an integer from 1 to 1, got 2'],
+      'liveness success threshold 0',
+      { computeType: 'aks', livenessProbeRequirements: { successThreshold: 0 } },
+      ['livenessProbeRequirements.successThreshold: expected an integer >= 1, got 0'],
+    ],
+    [
+      'computeTargetName that is not a name',
+      { computeType: 'aks', computeTargetName: 'my cluster' },
+      [
+        'computeTargetName: expected a compute target name (letters, digits, ".", "_" and "-"), got "my cluster"',
+      ],
+    ],
+    [
+      'an AKS endpoint setting',
+      { computeType: 'aks', trafficPercentile: 20 },
+      [
+        'trafficPercentile: unknown field; an AKS endpoint (computeType "AKSENDPOINT") setting; skiff does not split traffic between services',
+      ],
+    ],
+    [
+      'an ACI network setting',
+      { computeType: 'aks', vnetName: 'v' },
+      [
+        'vnetName: unknown field; an Azure Container Instances network setting; the cluster decides the network',
+      ],
     ],
     [
       'liveness period 0',
@@ -433,7 +506,7 @@ describe('invalid deployment configurations', () => {
       const e = error as ConfigError;
       expect(e.message.split('\n')).toEqual([
         'deploymentconfig.json: autoScaler.targetUtilization: expected an integer from 1 to 100, got 150',
-        'deploymentconfig.json: numReplicas: expected an integer >= 0, got -1',
+        'deploymentconfig.json: numReplicas: expected an integer greater than zero (Azure ML v1 refused it too: a service needs a replica to answer; leave numReplicas unset to autoscale), got -1',
       ]);
       expect(e.issues.map((i) => i.file)).toEqual([
         'deploymentconfig.json',
@@ -448,14 +521,15 @@ const validDeploymentConfig = fc.record(
     computeType: fc.constantFrom('aks', 'AKS', 'local', 'Local'),
     autoScaler: fc.record(
       {
-        minReplicas: fc.integer({ min: 0, max: 5 }),
+        minReplicas: fc.integer({ min: 1, max: 5 }),
         maxReplicas: fc.integer({ min: 5, max: 500 }),
         refreshPeriodInSeconds: fc.integer({ min: 1, max: 60 }),
         targetUtilization: fc.integer({ min: 1, max: 100 }),
       },
       { requiredKeys: [] },
     ),
-    numReplicas: fc.option(fc.integer({ min: 0, max: 100 })),
+    computeTargetName: fc.option(fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._-]{0,30}$/)),
+    numReplicas: fc.option(fc.integer({ min: 1, max: 100 })),
     containerResourceRequirements: fc.record(
       {
         cpu: fc.double({ min: 0.01, max: 4, noNaN: true }),

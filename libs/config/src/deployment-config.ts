@@ -65,7 +65,12 @@ export interface LivenessProbeRequirements {
   readonly initialDelaySeconds: number;
   /** Seconds before a probe times out (default 2). */
   readonly timeoutSeconds: number;
-  /** Successes to count as alive; Kubernetes requires 1 for liveness (default 1). */
+  /**
+   * Consecutive successes before a replica that failed a probe counts as ready again (default
+   * 1). Any value >= 1, as in v1; Kubernetes allows only 1 on a liveness probe, so skiff's
+   * liveness probe uses 1 and the readiness probe (which takes the replica out of routing)
+   * uses this value.
+   */
   readonly successThreshold: number;
   /** Failures before the replica is restarted (default 3). */
   readonly failureThreshold: number;
@@ -77,6 +82,11 @@ export interface LivenessProbeRequirements {
  */
 export interface DeploymentConfig {
   readonly computeType: ComputeType;
+  /**
+   * The compute target to deploy to, as v1's `computeTargetName`; null when the file names
+   * none. The caller's own choice (`skiff model deploy --ct`) wins over it.
+   */
+  readonly computeTargetName: string | null;
   /** Port of a `local` service; null lets skiff choose (always null for `aks`). */
   readonly port: number | null;
   readonly autoScaler: AutoScalerConfig;
@@ -122,21 +132,34 @@ export type ConfigResult<T> =
   | { readonly ok: true; readonly config: T }
   | { readonly ok: false; readonly issues: readonly ConfigIssue[] };
 
+// Azure ML v1 refused replica counts below one ("must be greater than zero"); say so, and why,
+// rather than only "expected an integer >= 1".
+const atLeastOneReplica = (why: string) => {
+  const e = expecting(`an integer greater than zero (Azure ML v1 refused it too: ${why})`);
+  return z.number(e).int(e).min(1, e);
+};
+
 const serviceKey = () =>
   matching(/^[\x21-\x7e]+$/, 'a non-empty key of printable ASCII without spaces');
 
 /** The accepted fields; every one may also be null, which means "unset" (v1 scaffolds write null). */
 export const deploymentConfigSchema = object({
   computeType: caseInsensitiveEnum(['aks', 'local'] as const),
+  computeTargetName: matching(
+    /^[A-Za-z0-9][A-Za-z0-9._-]*$/,
+    'a compute target name (letters, digits, ".", "_" and "-")',
+  ).nullish(),
   port: integer(1, 65535).nullish(),
   autoScaler: object({
     autoscaleEnabled: boolean().nullish(),
-    minReplicas: integer(0).nullish(),
+    minReplicas: atLeastOneReplica('an autoscaled service keeps at least one replica').nullish(),
     maxReplicas: integer(1).nullish(),
     refreshPeriodInSeconds: integer(1).nullish(),
     targetUtilization: integer(1, 100).nullish(),
   }).nullish(),
-  numReplicas: integer(0).nullish(),
+  numReplicas: atLeastOneReplica(
+    'a service needs a replica to answer; leave numReplicas unset to autoscale',
+  ).nullish(),
   containerResourceRequirements: object({
     cpu: positiveNumber().nullish(),
     memoryInGB: positiveNumber().nullish(),
@@ -159,8 +182,8 @@ export const deploymentConfigSchema = object({
     periodSeconds: integer(1).nullish(),
     initialDelaySeconds: integer(0).nullish(),
     timeoutSeconds: integer(1).nullish(),
-    // Kubernetes rejects any other value for a liveness probe.
-    successThreshold: integer(1, 1).nullish(),
+    // v1 accepted any positive count; see LivenessProbeRequirements.successThreshold.
+    successThreshold: integer(1).nullish(),
     failureThreshold: integer(1).nullish(),
   }).nullish(),
   dataCollection: object({ storageEnabled: boolean().nullish() }).nullish(),
@@ -192,6 +215,15 @@ const DEPLOYMENT_HINTS: Readonly<Record<string, string>> = {
   location: ACI_HINT,
   cpuCores: 'an Azure Container Instances setting; use containerResourceRequirements.cpu',
   memoryGb: 'an Azure Container Instances setting; use containerResourceRequirements.memoryInGB',
+  vaultBaseUrl: 'an Azure Container Instances encryption setting; skiff does not use Key Vault',
+  keyName: 'an Azure Container Instances encryption setting; skiff does not use Key Vault',
+  keyVersion: 'an Azure Container Instances encryption setting; skiff does not use Key Vault',
+  vnetName: 'an Azure Container Instances network setting; the cluster decides the network',
+  subnetName: 'an Azure Container Instances network setting; the cluster decides the network',
+  versionName:
+    'an AKS endpoint (computeType "AKSENDPOINT") setting; skiff has no endpoints with versions: deploy one service per version',
+  trafficPercentile:
+    'an AKS endpoint (computeType "AKSENDPOINT") setting; skiff does not split traffic between services',
 };
 
 type RawDeploymentConfig = z.output<typeof deploymentConfigSchema>;
@@ -264,6 +296,7 @@ function normalize(c: RawDeploymentConfig, enableGpu: boolean): DeploymentConfig
   const probe = c.livenessProbeRequirements;
   return {
     computeType: c.computeType,
+    computeTargetName: c.computeTargetName ?? null,
     port: c.computeType === 'local' ? (c.port ?? null) : null,
     autoScaler: {
       autoscaleEnabled: numReplicas === null,

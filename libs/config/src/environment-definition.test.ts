@@ -7,15 +7,17 @@ import { DEFAULT_CPU_BASE_IMAGE } from './defaults.js';
 import { resolveEnvironmentDefinition } from './environment-definition.js';
 import { parseInferenceConfig } from './inference-config.js';
 import { ConfigError } from './issues.js';
-import { parseConfigJson } from './json.js';
+import { parseConfigJson } from './document.js';
 
 const fixtures = fileURLToPath(new URL('../test-fixtures/', import.meta.url));
 
-// What the CLI does: read the config, resolve the files it names against its own directory.
+// What the CLI does: read the config, resolve the files it names from its own directory.
 async function definitionOf(relativeFile: string) {
   const file = resolve(fixtures, relativeFile);
   const config = parseInferenceConfig(parseConfigJson(await readFile(file, 'utf8'), file));
-  return resolveEnvironmentDefinition(config, (p) => readFile(resolve(dirname(file), p), 'utf8'));
+  return resolveEnvironmentDefinition(config, (p) => readFile(p, 'utf8'), {
+    configDirectory: dirname(file),
+  });
 }
 
 /** A reader over an in-memory file map that records what was read. */
@@ -36,7 +38,7 @@ describe('resolveEnvironmentDefinition', () => {
     expect(await definitionOf('project/inferenceconfig.json')).toEqual({
       baseImage: 'mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest',
       enableGpu: false,
-      condaDependencies: await readFile(resolve(fixtures, 'project/myenv.yml'), 'utf8'),
+      condaDependencies: await readFile(resolve(fixtures, 'project/source/myenv.yml'), 'utf8'),
       extraDockerfileSteps:
         'RUN apt-get update && apt-get install -y --no-install-recommends libgomp1\n',
     });
@@ -119,12 +121,80 @@ describe('resolveEnvironmentDefinition', () => {
         {
           file: 'ic.json',
           path: 'condaFile',
-          message: `cannot read "missing.yml": ENOENT: no such file, open 'missing.yml'`,
+          message: `cannot read missing.yml: ENOENT: no such file, open 'missing.yml'`,
         },
         {
           file: 'ic.json',
           path: 'extraDockerfileSteps',
-          message: `cannot read "missing-steps": ENOENT: no such file, open 'missing-steps'`,
+          message: `cannot read missing-steps: ENOENT: no such file, open 'missing-steps'`,
+        },
+      ],
+    });
+  });
+
+  it('reads condaFile and extraDockerfileSteps relative to sourceDirectory, as v1 did', async () => {
+    const config = parseInferenceConfig({
+      entryScript: 'score.py',
+      sourceDirectory: 'src',
+      condaFile: 'env/conda.yml',
+      extraDockerfileSteps: '../steps',
+    });
+    const { reader, read } = memoryReader({
+      '/project/src/env/conda.yml': 'dependencies: [python=3.11]\n',
+      '/project/steps': 'RUN true\n',
+    });
+    const definition = await resolveEnvironmentDefinition(config, reader, {
+      configDirectory: '/project',
+    });
+    expect(read.sort()).toEqual(['/project/src/env/conda.yml', '/project/steps']);
+    expect(definition.condaDependencies).toBe('dependencies: [python=3.11]\n');
+    expect(definition.extraDockerfileSteps).toBe('RUN true\n');
+  });
+
+  it('reads them beside the configuration when there is no sourceDirectory', async () => {
+    const config = parseInferenceConfig({ entryScript: 'score.py', condaFile: 'conda.yml' });
+    const { reader, read } = memoryReader({ '/project/conda.yml': 'name: x\n' });
+    await resolveEnvironmentDefinition(config, reader, { configDirectory: '/project' });
+    expect(read).toEqual(['/project/conda.yml']);
+  });
+
+  it('keeps paths of a nested environment relative to the configuration file', async () => {
+    const config = parseInferenceConfig({
+      entryScript: 'score.py',
+      sourceDirectory: 'src',
+      environment: {
+        python: { condaDependenciesFile: 'conda.yml' },
+        docker: { baseDockerfile: 'Dockerfile.base' },
+      },
+    });
+    const { reader, read } = memoryReader({
+      '/project/conda.yml': 'name: x\n',
+      '/project/Dockerfile.base': 'FROM scratch\n',
+    });
+    await resolveEnvironmentDefinition(config, reader, { configDirectory: '/project' });
+    expect(read.sort()).toEqual(['/project/Dockerfile.base', '/project/conda.yml']);
+  });
+
+  it('names the resolved path and what it was relative to when a file is missing', async () => {
+    const config = parseInferenceConfig({
+      entryScript: 'score.py',
+      sourceDirectory: 'src',
+      condaFile: 'conda.yml',
+    });
+    const missing = Object.assign(new Error('ENOENT: no such file or directory'), {
+      code: 'ENOENT',
+    });
+    const attempt = resolveEnvironmentDefinition(config, () => Promise.reject(missing), {
+      file: 'inferenceconfig.yml',
+      configDirectory: '/project',
+    });
+    await expect(attempt).rejects.toMatchObject({
+      issues: [
+        {
+          file: 'inferenceconfig.yml',
+          path: 'condaFile',
+          message:
+            'cannot read /project/src/conda.yml ("conda.yml" relative to sourceDirectory): no such file',
         },
       ],
     });

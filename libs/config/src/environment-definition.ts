@@ -2,24 +2,43 @@ import type { EnvironmentDefinition } from '@skiff/hashing';
 import { stringify } from 'yaml';
 import type { InferenceConfig } from './inference-config.js';
 import { ConfigError, type ConfigIssue } from './issues.js';
+import { inferenceConfigPaths, type ReferencedPath } from './paths.js';
 
 /**
- * Reads a file named in an inference configuration. Receives the path exactly as the
- * configuration wrote it; the caller resolves it against the inference configuration's own
- * directory (absolute paths stay as they are).
+ * Reads a file named in an inference configuration. Receives the path already resolved (see
+ * {@link inferenceConfigPaths}: `condaFile` and `extraDockerfileSteps` against
+ * `sourceDirectory`, as in Azure ML v1) and where it came from, for messages.
  */
-export type ConfigFileReader = (path: string) => Promise<string>;
+export type ConfigFileReader = (path: string, reference: ReferencedPath) => Promise<string>;
 
 /** Options of {@link resolveEnvironmentDefinition}. */
 export interface ResolveEnvironmentOptions {
   /** File name used in issues; default `inferenceconfig.json`. */
   readonly file?: string;
+  /**
+   * Folder of the inference configuration, which relative paths start from (through
+   * `sourceDirectory` where v1 did). Default '': paths are handed to the reader relative.
+   */
+  readonly configDirectory?: string;
+}
+
+const PATH_BASE_NAMES = {
+  sourceDirectory: 'sourceDirectory',
+  configDirectory: "the configuration file's folder",
+} as const;
+
+function readFailure(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOENT') return 'no such file';
+  if (code === 'EISDIR') return 'is a directory, expected a file';
+  return error instanceof Error ? error.message : String(error);
 }
 
 /**
  * Turns a normalized inference configuration into the environment definition that
  * `environmentHash` (`@skiff/hashing`) hashes and the image build uses: reads the conda file,
- * extra Dockerfile steps and base Dockerfile through `readFile`, renders an inline conda
+ * extra Dockerfile steps and base Dockerfile through `readFile` (paths resolved as
+ * {@link inferenceConfigPaths} says), renders an inline conda
  * environment as YAML, and keeps only the registry address (credentials never enter a hash).
  * With `userManagedDependencies` the conda definition is left out, as in Azure ML v1.
  *
@@ -33,33 +52,37 @@ export async function resolveEnvironmentDefinition(
 ): Promise<EnvironmentDefinition> {
   const file = options.file ?? 'inferenceconfig.json';
   const env = config.environment;
-  const flat = config.shape === 'flat';
+  const paths = inferenceConfigPaths(config, options.configDirectory ?? '');
   const issues: ConfigIssue[] = [];
   let firstError: unknown;
-  const read = async (fieldPath: string, path: string | null): Promise<string | undefined> => {
-    if (path === null) return undefined;
+  const read = async (reference: ReferencedPath | undefined): Promise<string | undefined> => {
+    if (reference === undefined) return undefined;
     try {
-      return await readFile(path);
+      return await readFile(reference.resolved, reference);
     } catch (error) {
       firstError ??= error;
-      const reason = error instanceof Error ? error.message : String(error);
+      // Name the path that was looked for, and what it was relative to: the v1 rule
+      // (relative to sourceDirectory) surprises users whose files sit beside the config.
+      const relative =
+        reference.resolved === reference.written
+          ? ''
+          : ` (${JSON.stringify(reference.written)} relative to ${PATH_BASE_NAMES[reference.relativeTo]})`;
       issues.push({
         file,
-        path: fieldPath,
-        message: `cannot read ${JSON.stringify(path)}: ${reason}`,
+        path: reference.field,
+        message: `cannot read ${reference.resolved}${relative}: ${readFailure(error)}`,
       });
       return undefined;
     }
   };
+  const fileOf = (field: string) => paths.environmentFiles.find((f) => f.field === field);
 
   const useConda = !env.userManagedDependencies;
   const [condaText, extraSteps, dockerfileText] = await Promise.all([
-    useConda
-      ? read(flat ? 'condaFile' : 'environment.python.condaDependenciesFile', env.condaFile)
-      : undefined,
-    read('extraDockerfileSteps', env.extraDockerfileSteps),
+    read(fileOf('condaFile') ?? fileOf('environment.python.condaDependenciesFile')),
+    read(fileOf('extraDockerfileSteps')),
     env.baseDockerfile?.kind === 'file'
-      ? read('environment.docker.baseDockerfile', env.baseDockerfile.path)
+      ? read(fileOf('environment.docker.baseDockerfile'))
       : env.baseDockerfile?.text,
   ]);
   if (issues.length > 0) throw new ConfigError(issues, { cause: firstError });

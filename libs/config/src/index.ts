@@ -1,6 +1,15 @@
-/** @skiff/config: Azure ML v1 inferenceconfig.json / deploymentconfig.json parsing, defaults, validation. */
+/**
+ * @skiff/config: Azure ML v1 inferenceconfig / deploymentconfig (JSON or YAML) reading, parsing,
+ * defaults, validation.
+ */
 export { ConfigError, formatConfigIssue, type ConfigIssue } from './issues.js';
-export { parseConfigJson } from './json.js';
+export {
+  configFormatOfName,
+  parseConfigDocument,
+  parseConfigJson,
+  type ConfigFormat,
+  type ParseConfigDocumentOptions,
+} from './document.js';
 export {
   DEFAULT_CPU_BASE_IMAGE,
   DEFAULT_GPU_BASE_IMAGE,
@@ -43,7 +52,24 @@ export {
   type Runtime,
 } from './inference-config.js';
 export {
+  inferenceConfigPaths,
+  resolveAgainst,
+  type InferenceConfigPaths,
+  type PathBase,
+  type ReferencedPath,
+} from './paths.js';
+export {
   resolveEnvironmentDefinition,
   type ConfigFileReader,
   type ResolveEnvironmentOptions,
 } from './environment-definition.js';
+export {
+  checkDeploymentConfigFile,
+  checkInferenceConfigFile,
+  configFileAt,
+  readConfigDocument,
+  readDeploymentConfigFile,
+  readInferenceConfigFile,
+  type ConfigFileLocation,
+  type InferenceConfigFile,
+} from './config-files.js';

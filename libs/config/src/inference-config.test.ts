@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_CPU_BASE_IMAGE, DEFAULT_GPU_BASE_IMAGE } from './defaults.js';
 import { checkInferenceConfig, parseInferenceConfig } from './inference-config.js';
 import { ConfigError } from './issues.js';
-import { parseConfigJson } from './json.js';
+import { parseConfigJson } from './document.js';
 
 const fixture = (name: string): unknown =>
   parseConfigJson(readFileSync(new URL(`../test-fixtures/${name}`, import.meta.url), 'utf8'), name);

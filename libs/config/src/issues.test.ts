@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, formatConfigIssue } from './issues.js';
-import { parseConfigJson } from './json.js';
+import { parseConfigJson } from './document.js';
 
 describe('ConfigError', () => {
   it('lists one issue per line and keeps the cause', () => {
