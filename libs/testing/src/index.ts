@@ -4,6 +4,7 @@
  * production code.
  */
 export { freePort } from './ports.js';
+export { followJsonLog, type JsonLog, type JsonLogLine } from './json-log.js';
 export {
   provideTestRedis,
   startRedisServer,

@@ -2,6 +2,7 @@
 // processes and reads their JSON logs, the way `skiff up` and the agent start them.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { followJsonLog, type JsonLogLine } from '@skiff/testing';
 
 /** The router's bin, and the scoring server's (run by path: replicas are processes). */
 export const ROUTER_BIN = fileURLToPath(new URL('../../bin/skiff-router.js', import.meta.url));
@@ -13,7 +14,7 @@ export const BEHAVIOURS_SCRIPT = fileURLToPath(
   new URL('../../../scoring-server/test-fixtures/js/behaviours.mjs', import.meta.url),
 );
 
-export type LogLine = Record<string, unknown> & { msg?: string };
+export type LogLine = JsonLogLine;
 
 /** A running bin. */
 export interface BinProcess {
@@ -45,60 +46,16 @@ export function startBin(
     env: { ...inherited, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const logs: LogLine[] = [];
-  const waiters: { match: (line: LogLine) => boolean; resolve: (line: LogLine) => void }[] = [];
-  let pending = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8');
-  child.stdout!.on('data', (chunk: string) => {
-    pending += chunk;
-    let newline: number;
-    while ((newline = pending.indexOf('\n')) >= 0) {
-      const text = pending.slice(0, newline);
-      pending = pending.slice(newline + 1);
-      let line: LogLine;
-      try {
-        line = JSON.parse(text) as LogLine;
-      } catch {
-        line = { msg: text, unparsed: true };
-      }
-      logs.push(line);
-      for (const waiter of [...waiters]) {
-        if (waiter.match(line)) {
-          waiters.splice(waiters.indexOf(waiter), 1);
-          waiter.resolve(line);
-        }
-      }
-    }
-  });
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (chunk: string) => (stderr += chunk));
+  const log = followJsonLog(child, bin);
   const exited = new Promise<number | string>((resolve) =>
     child.once('exit', (code, signal) => resolve(code ?? signal ?? 0)),
   );
   return {
     child,
-    logs,
-    stderr: () => stderr,
+    logs: log.lines,
+    stderr: log.stderr,
     exited,
-    waitForLog(match, what) {
-      const seen = logs.find(match);
-      if (seen) return Promise.resolve(seen);
-      return new Promise<LogLine>((resolve, reject) => {
-        waiters.push({ match, resolve });
-        void exited.then((code) =>
-          setTimeout(() => {
-            const late = logs.find(match);
-            if (late) return resolve(late);
-            reject(
-              new Error(
-                `${bin} exited (${code}) before ${what}\nlog:\n${logs.map((l) => JSON.stringify(l)).join('\n')}\nstderr:\n${stderr}`,
-              ),
-            );
-          }, 50),
-        );
-      });
-    },
+    waitForLog: (match, what) => log.waitFor(match, what),
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill(signal);

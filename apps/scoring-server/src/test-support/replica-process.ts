@@ -2,6 +2,7 @@
 // the local driver and a container do, and reads its JSON log.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { followJsonLog, type JsonLogLine } from '@skiff/testing';
 
 /** The app's root folder and the repository's. */
 export const APP_DIR = fileURLToPath(new URL('../../', import.meta.url));
@@ -11,7 +12,7 @@ export const EXAMPLES = `${REPO_DIR}examples/`;
 const BIN = `${APP_DIR}bin/skiff-scoring-server.js`;
 
 /** One parsed line of the server's log. */
-export type LogLine = Record<string, unknown> & { msg?: string; level?: number };
+export type LogLine = JsonLogLine;
 
 export interface ReplicaProcess {
   readonly child: ChildProcess;
@@ -50,58 +51,14 @@ export async function startReplica(
     env: { ...inherited, SKIFF_PORT: '0', SKIFF_HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const logs: LogLine[] = [];
-  const waiters: { match: (line: LogLine) => boolean; resolve: (line: LogLine) => void }[] = [];
-  let pending = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (chunk: string) => {
-    pending += chunk;
-    let newline: number;
-    while ((newline = pending.indexOf('\n')) >= 0) {
-      const text = pending.slice(0, newline);
-      pending = pending.slice(newline + 1);
-      let line: LogLine;
-      try {
-        line = JSON.parse(text) as LogLine;
-      } catch {
-        line = { msg: text, unparsed: true };
-      }
-      logs.push(line);
-      for (const waiter of [...waiters]) {
-        if (waiter.match(line)) {
-          waiters.splice(waiters.indexOf(waiter), 1);
-          waiter.resolve(line);
-        }
-      }
-    }
-  });
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (chunk: string) => (stderr += chunk));
+  const log = followJsonLog(child, 'the scoring server');
+  const logs = log.lines;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
 
-  const waitForLog = (match: (line: LogLine) => boolean, what = 'a log line') => {
-    const seen = logs.find(match);
-    if (seen) return Promise.resolve(seen);
-    return new Promise<LogLine>((resolve, reject) => {
-      waiters.push({ match, resolve });
-      void exited.then(({ code, signal }) => {
-        // Let the last stdout chunk be parsed before deciding it never came.
-        setTimeout(() => {
-          const late = logs.find(match);
-          if (late) return resolve(late);
-          reject(
-            new Error(
-              `the scoring server exited (code ${code}, signal ${signal}) before ${what}.\n` +
-                `log:\n${logs.map((l) => JSON.stringify(l)).join('\n')}\nstderr:\n${stderr}`,
-            ),
-          );
-        }, 50);
-      });
-    });
-  };
+  const waitForLog = (match: (line: LogLine) => boolean, what = 'a log line') =>
+    log.waitFor(match, what);
 
   const listening =
     options.until === 'exit'
