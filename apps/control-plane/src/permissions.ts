@@ -39,6 +39,12 @@ export const METHOD_PERMISSIONS: MethodPermissions = {
     GetModel: 'model:read',
     ListModels: 'model:read',
     DeleteModel: 'model:delete',
+    DownloadModel: 'model:read',
+  }),
+  ...svc('EnvironmentService', {
+    RegisterEnvironment: 'model:register',
+    GetEnvironment: 'model:read',
+    ListEnvironments: 'model:read',
   }),
   ...svc('SnapshotService', {
     GetSnapshot: 'model:read',

@@ -1,9 +1,11 @@
 import { modelDigest } from '@skiff/hashing';
 import {
   DeleteModelRequest,
+  DownloadModelRequest,
   GetModelRequest,
   ListModelsRequest,
   type DeleteModelResponse,
+  type DownloadModelResponse,
   type GetModelResponse,
   type ListModelsResponse,
   type ModelServiceClient,
@@ -11,6 +13,11 @@ import {
   type RegisterModelResponse,
 } from '@skiff/proto';
 import type { MessageInit } from './message-init.js';
+import {
+  writeModelTree,
+  type DownloadedModel,
+  type DownloadModelOptions,
+} from './model-download.js';
 import type { RpcInvoker, RpcOptions } from './rpc.js';
 import { fileChunks, modelTreeFiles, type ModelTreeFile } from './uploads.js';
 
@@ -91,6 +98,39 @@ export class ModelApi {
       ListModelsRequest.fromPartial(request),
       options,
     );
+  }
+
+  /**
+   * Streams one version's files as the server sends them: the `model` first, then per file a
+   * `file` and its `chunk`s. {@link downloadModel} writes them to a directory.
+   */
+  download(
+    request: MessageInit<DownloadModelRequest>,
+    options?: RpcOptions,
+  ): AsyncGenerator<DownloadModelResponse, void, undefined> {
+    return this.rpc.serverStream(
+      this.client,
+      this.client.downloadModel,
+      DownloadModelRequest.fromPartial(request),
+      options,
+    );
+  }
+
+  /**
+   * Downloads one version (version 0 or unset: the latest) into `targetDir`, which holds the
+   * model's files afterwards (a single-file model: that file). The files are kept only when
+   * their tree digest (`modelDigest` of `@skiff/hashing`) equals the model's digest.
+   *
+   * @throws SkiffApiError `DATA_LOSS` when the bytes do not hash to the model's digest,
+   *   `ALREADY_EXISTS` when a file exists in `targetDir` and `overwrite` is off; what the
+   *   server refused.
+   */
+  downloadModel(
+    request: MessageInit<DownloadModelRequest>,
+    targetDir: string,
+    options: DownloadModelOptions & RpcOptions = {},
+  ): Promise<DownloadedModel> {
+    return writeModelTree(this.download(request, options), targetDir, options);
   }
 
   /** Deletes one version (FAILED_PRECONDITION while a service uses it). */

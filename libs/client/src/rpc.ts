@@ -24,6 +24,9 @@ export interface RpcOptions {
   readonly signal?: AbortSignal;
 }
 
+/** Messages a server stream buffers before it pauses until the consumer catches up. */
+const STREAM_HIGH_WATER = 16;
+
 /** A unary method of a generated client; its 4-argument overload, which inference picks. */
 export type UnaryMethod<Req, Res> = (
   request: Req,
@@ -126,6 +129,9 @@ export class RpcInvoker {
     };
     call.on('data', (message: Res) => {
       queue.push(message);
+      // Backpressure: a slow consumer (a download writing to disk) pauses the stream, which
+      // stops HTTP/2 flow-control credit, instead of buffering the whole answer in memory.
+      if (queue.length >= STREAM_HIGH_WATER) call.pause();
       notify();
     });
     call.on('error', (error: unknown) => {
@@ -143,6 +149,7 @@ export class RpcInvoker {
       for (;;) {
         const next = queue.shift();
         if (next !== undefined) {
+          if (queue.length === 0 && call.isPaused()) call.resume();
           yield next;
           continue;
         }

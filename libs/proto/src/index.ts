@@ -8,6 +8,7 @@ export * from './gen/skiff/v1/config.js';
 export * from './gen/skiff/v1/workspace.js';
 export * from './gen/skiff/v1/compute.js';
 export * from './gen/skiff/v1/model.js';
+export * from './gen/skiff/v1/environment.js';
 export * from './gen/skiff/v1/snapshot.js';
 export * from './gen/skiff/v1/webservice.js';
 export * from './gen/skiff/v1/agent.js';

@@ -22,6 +22,7 @@ import {
   type OutputFormat,
 } from '../output.js';
 import { action, type Invocation } from '../program.js';
+import { registerModelFileCommands } from './model-files.js';
 
 /** Parses `-m NAME[:VERSION]` (no version: the latest, as the API's version 0 means). */
 export function parseModelRef(text: string): ModelRef {
@@ -250,4 +251,6 @@ export function registerModelCommands(program: Command, invocation: Invocation):
           '    --dc deploymentconfig.json --ct aks1 --overwrite',
       ),
   ).action(action(invocation, (options: DeployOptions) => deploy(io, options)));
+
+  registerModelFileCommands(model, invocation);
 }

@@ -1,3 +1,4 @@
+import { isArtifactDigest } from '@skiff/artifacts';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@skiff/errors';
 import {
   WebserviceSpec,
@@ -8,7 +9,7 @@ import {
 } from '@skiff/proto';
 import type { ModelRecord } from '@skiff/store';
 import { scopeWorkspace, type RequestContext } from '../rpc/context.js';
-import { clientStream, unary } from '../rpc/handlers.js';
+import { clientStream, serverStream, unary } from '../rpc/handlers.js';
 import { paginate, pageOffset, pageSize } from '../rpc/validate.js';
 import type { ServiceDeps } from './deps.js';
 import { MessageCursor } from './uploads/message-cursor.js';
@@ -23,6 +24,8 @@ const m = (name: string) => `/skiff.v1.ModelService/${name}`;
 
 /** Most files in one model: its record (one JSON value in Redis) lists every file. */
 const MAX_MODEL_FILES = 100_000;
+/** DownloadModel sends at most this much per chunk message (the proto's limit). */
+const CHUNK_BYTES = 1024 * 1024;
 
 function modelToProto(record: ModelRecord): Model {
   return {
@@ -150,6 +153,44 @@ export function modelService(deps: ServiceDeps): ModelServiceServer {
       const { page, next } = paginate(models, size, offset);
       return { models: page.map(modelToProto), nextPageToken: next };
     }),
+
+    downloadModel: serverStream(
+      deps,
+      { method: m('DownloadModel') },
+      async (request, context, send) => {
+        const workspace = scopeWorkspace(context, request.workspace);
+        const name = requireModelName(request.name, 'name');
+        const version = requireVersion(request.version, true);
+        context.target = `model/${name}`;
+        const record = await store.models.require(workspace, name, version);
+        context.target = `model/${record.name}/${record.version}`;
+        await send({ part: { $case: 'model', model: modelToProto(record) } });
+        // Files in the order the record lists them: path order, as registered and hashed.
+        for (const file of record.files) {
+          if (!isArtifactDigest(file.blob)) {
+            throw new Error(`model ${record.name}:${record.version} lists a malformed blob digest`);
+          }
+          await send({
+            part: {
+              $case: 'file',
+              file: { path: file.path, sizeBytes: file.size, executable: file.executable },
+            },
+          });
+          // Leaving the loop early (cancelled) ends the iterator, which closes the blob stream.
+          for await (const chunk of await deps.artifacts.open(file.blob)) {
+            for (let offset = 0; offset < chunk.length; offset += CHUNK_BYTES) {
+              if (context.signal.aborted) return;
+              await send({
+                part: {
+                  $case: 'chunk',
+                  chunk: Buffer.from(chunk.subarray(offset, offset + CHUNK_BYTES)),
+                },
+              });
+            }
+          }
+        }
+      },
+    ),
 
     deleteModel: unary(
       deps,

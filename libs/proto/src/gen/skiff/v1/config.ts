@@ -232,7 +232,24 @@ export interface InferenceConfig {
    * The environment: the flat shape's `baseImage`, `baseImageRegistry`, `condaFile`,
    * `extraDockerfileSteps`, `enableGpu`, `cudaVersion`, or the nested `environment` object.
    */
-  environment?: Environment | undefined;
+  environment?:
+    | Environment
+    | undefined;
+  /**
+   * A registered environment (EnvironmentService) used instead of an inline one, as v1's
+   * `az ml model deploy -e NAME --ev VERSION`. At deploy time the control plane resolves it,
+   * stores the registered definition in `environment` and the version it resolved to here, so
+   * the environment hash is the registered definition's. `environment` must then be unset
+   * (or hold exactly that definition, as a spec read back from GetWebservice does).
+   */
+  environmentReference?: EnvironmentReference | undefined;
+}
+
+/** A registered environment by name and version. */
+export interface EnvironmentReference {
+  name: string;
+  /** 0: the latest version when the deployment is made. */
+  version: number;
 }
 
 /**
@@ -1600,7 +1617,14 @@ export const DataCollection: MessageFns<DataCollection> = {
 };
 
 function createBaseInferenceConfig(): InferenceConfig {
-  return { entryScript: "", runtime: "", sourceDirectory: "", description: "", environment: undefined };
+  return {
+    entryScript: "",
+    runtime: "",
+    sourceDirectory: "",
+    description: "",
+    environment: undefined,
+    environmentReference: undefined,
+  };
 }
 
 export const InferenceConfig: MessageFns<InferenceConfig> = {
@@ -1619,6 +1643,9 @@ export const InferenceConfig: MessageFns<InferenceConfig> = {
     }
     if (message.environment !== undefined) {
       Environment.encode(message.environment, writer.uint32(42).fork()).join();
+    }
+    if (message.environmentReference !== undefined) {
+      EnvironmentReference.encode(message.environmentReference, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -1676,6 +1703,14 @@ export const InferenceConfig: MessageFns<InferenceConfig> = {
             message.environment = Environment.decode(reader, reader.uint32());
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.environmentReference = EnvironmentReference.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1703,6 +1738,11 @@ export const InferenceConfig: MessageFns<InferenceConfig> = {
         : "",
       description: isSet(object.description) ? globalThis.String(object.description) : "",
       environment: isSet(object.environment) ? Environment.fromJSON(object.environment) : undefined,
+      environmentReference: isSet(object.environmentReference)
+        ? EnvironmentReference.fromJSON(object.environmentReference)
+        : isSet(object.environment_reference)
+        ? EnvironmentReference.fromJSON(object.environment_reference)
+        : undefined,
     };
   },
 
@@ -1723,6 +1763,9 @@ export const InferenceConfig: MessageFns<InferenceConfig> = {
     if (message.environment !== undefined) {
       obj.environment = Environment.toJSON(message.environment);
     }
+    if (message.environmentReference !== undefined) {
+      obj.environmentReference = EnvironmentReference.toJSON(message.environmentReference);
+    }
     return obj;
   },
 
@@ -1738,6 +1781,94 @@ export const InferenceConfig: MessageFns<InferenceConfig> = {
     message.environment = (object.environment !== undefined && object.environment !== null)
       ? Environment.fromPartial(object.environment)
       : undefined;
+    message.environmentReference = (object.environmentReference !== undefined && object.environmentReference !== null)
+      ? EnvironmentReference.fromPartial(object.environmentReference)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseEnvironmentReference(): EnvironmentReference {
+  return { name: "", version: 0 };
+}
+
+export const EnvironmentReference: MessageFns<EnvironmentReference> = {
+  encode(message: EnvironmentReference, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.version !== 0) {
+      writer.uint32(16).int32(message.version);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EnvironmentReference {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEnvironmentReference();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.version = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EnvironmentReference {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+    };
+  },
+
+  toJSON(message: EnvironmentReference): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.version !== 0) {
+      obj.version = Math.round(message.version);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EnvironmentReference>, I>>(base?: I): EnvironmentReference {
+    return EnvironmentReference.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EnvironmentReference>, I>>(object: I): EnvironmentReference {
+    const message = createBaseEnvironmentReference();
+    message.name = object.name ?? "";
+    message.version = object.version ?? 0;
     return message;
   },
 };

@@ -11,9 +11,11 @@ import {
   type ChannelCredentials,
   Client,
   type ClientOptions,
+  type ClientReadableStream,
   type ClientUnaryCall,
   type ClientWritableStream,
   type handleClientStreamingCall,
+  type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
@@ -140,6 +142,27 @@ export interface DeleteModelRequest {
 }
 
 export interface DeleteModelResponse {
+}
+
+export interface DownloadModelRequest {
+  workspace: string;
+  name: string;
+  /** 0: the latest version. */
+  version: number;
+}
+
+export interface DownloadModelResponse {
+  part?:
+    | //
+    /** First message of the stream: the version being sent. */
+    { $case: "model"; model: Model }
+    | //
+    /** Starts the next file of the tree. */
+    { $case: "file"; file: ModelFile }
+    | //
+    /** Content of the current file; at most 1 MiB per message. */
+    { $case: "chunk"; chunk: Buffer }
+    | undefined;
 }
 
 function createBaseModel(): Model {
@@ -1928,6 +1951,229 @@ export const DeleteModelResponse: MessageFns<DeleteModelResponse> = {
   },
 };
 
+function createBaseDownloadModelRequest(): DownloadModelRequest {
+  return { workspace: "", name: "", version: 0 };
+}
+
+export const DownloadModelRequest: MessageFns<DownloadModelRequest> = {
+  encode(message: DownloadModelRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.workspace !== "") {
+      writer.uint32(10).string(message.workspace);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.version !== 0) {
+      writer.uint32(24).int32(message.version);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DownloadModelRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDownloadModelRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.workspace = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.version = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DownloadModelRequest {
+    return {
+      workspace: isSet(object.workspace) ? globalThis.String(object.workspace) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+    };
+  },
+
+  toJSON(message: DownloadModelRequest): unknown {
+    const obj: any = {};
+    if (message.workspace !== "") {
+      obj.workspace = message.workspace;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.version !== 0) {
+      obj.version = Math.round(message.version);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DownloadModelRequest>, I>>(base?: I): DownloadModelRequest {
+    return DownloadModelRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DownloadModelRequest>, I>>(object: I): DownloadModelRequest {
+    const message = createBaseDownloadModelRequest();
+    message.workspace = object.workspace ?? "";
+    message.name = object.name ?? "";
+    message.version = object.version ?? 0;
+    return message;
+  },
+};
+
+function createBaseDownloadModelResponse(): DownloadModelResponse {
+  return { part: undefined };
+}
+
+export const DownloadModelResponse: MessageFns<DownloadModelResponse> = {
+  encode(message: DownloadModelResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.part?.$case) {
+      case "model":
+        Model.encode(message.part.model, writer.uint32(10).fork()).join();
+        break;
+      case "file":
+        ModelFile.encode(message.part.file, writer.uint32(18).fork()).join();
+        break;
+      case "chunk":
+        writer.uint32(26).bytes(message.part.chunk);
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DownloadModelResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDownloadModelResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.part = { $case: "model", model: Model.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.part = { $case: "file", file: ModelFile.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.part = { $case: "chunk", chunk: Buffer.from(reader.bytes()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DownloadModelResponse {
+    return {
+      part: isSet(object.model)
+        ? { $case: "model", model: Model.fromJSON(object.model) }
+        : isSet(object.file)
+        ? { $case: "file", file: ModelFile.fromJSON(object.file) }
+        : isSet(object.chunk)
+        ? { $case: "chunk", chunk: Buffer.from(bytesFromBase64(object.chunk)) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: DownloadModelResponse): unknown {
+    const obj: any = {};
+    if (message.part?.$case === "model") {
+      obj.model = Model.toJSON(message.part.model);
+    } else if (message.part?.$case === "file") {
+      obj.file = ModelFile.toJSON(message.part.file);
+    } else if (message.part?.$case === "chunk") {
+      obj.chunk = base64FromBytes(message.part.chunk);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DownloadModelResponse>, I>>(base?: I): DownloadModelResponse {
+    return DownloadModelResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DownloadModelResponse>, I>>(object: I): DownloadModelResponse {
+    const message = createBaseDownloadModelResponse();
+    switch (object.part?.$case) {
+      case "model": {
+        if (object.part?.model !== undefined && object.part?.model !== null) {
+          message.part = { $case: "model", model: Model.fromPartial(object.part.model) };
+        }
+        break;
+      }
+      case "file": {
+        if (object.part?.file !== undefined && object.part?.file !== null) {
+          message.part = { $case: "file", file: ModelFile.fromPartial(object.part.file) };
+        }
+        break;
+      }
+      case "chunk": {
+        if (object.part?.chunk !== undefined && object.part?.chunk !== null) {
+          message.part = { $case: "chunk", chunk: object.part.chunk };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
 /** Registered models: versioned file trees with a sha256 digest, stored once per content. */
 export type ModelServiceService = typeof ModelServiceService;
 export const ModelServiceService = {
@@ -1977,6 +2223,22 @@ export const ModelServiceService = {
     responseSerialize: (value: DeleteModelResponse): Buffer => Buffer.from(DeleteModelResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DeleteModelResponse => DeleteModelResponse.decode(value),
   },
+  /**
+   * Streams one version's files to a client (`az ml model download`): first `model` (its
+   * record, with the tree digest), then for each file in path order a `file` followed by its
+   * `chunk`s, the way RegisterModel received them. Clients verify that the tree digest of what
+   * arrived equals `model.digest`.
+   */
+  downloadModel: {
+    path: "/skiff.v1.ModelService/DownloadModel" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: DownloadModelRequest): Buffer => Buffer.from(DownloadModelRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DownloadModelRequest => DownloadModelRequest.decode(value),
+    responseSerialize: (value: DownloadModelResponse): Buffer =>
+      Buffer.from(DownloadModelResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DownloadModelResponse => DownloadModelResponse.decode(value),
+  },
 } as const;
 
 export interface ModelServiceServer extends UntypedServiceImplementation {
@@ -1993,6 +2255,13 @@ export interface ModelServiceServer extends UntypedServiceImplementation {
   listModels: handleUnaryCall<ListModelsRequest, ListModelsResponse>;
   /** Deletes one version (FAILED_PRECONDITION while a service uses it). */
   deleteModel: handleUnaryCall<DeleteModelRequest, DeleteModelResponse>;
+  /**
+   * Streams one version's files to a client (`az ml model download`): first `model` (its
+   * record, with the tree digest), then for each file in path order a `file` followed by its
+   * `chunk`s, the way RegisterModel received them. Clients verify that the tree digest of what
+   * arrived equals `model.digest`.
+   */
+  downloadModel: handleServerStreamingCall<DownloadModelRequest, DownloadModelResponse>;
 }
 
 export interface ModelServiceClient extends Client {
@@ -2066,6 +2335,21 @@ export interface ModelServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError1 | null, response: DeleteModelResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Streams one version's files to a client (`az ml model download`): first `model` (its
+   * record, with the tree digest), then for each file in path order a `file` followed by its
+   * `chunk`s, the way RegisterModel received them. Clients verify that the tree digest of what
+   * arrived equals `model.digest`.
+   */
+  downloadModel(
+    request: DownloadModelRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<DownloadModelResponse>;
+  downloadModel(
+    request: DownloadModelRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<DownloadModelResponse>;
 }
 
 export const ModelServiceClient = makeGenericClientConstructor(
