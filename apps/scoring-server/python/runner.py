@@ -154,19 +154,16 @@ class EntryScript(object):
             self.aml_request.Headers,
         )
         if self.raw_http:
-            raw_length = header.get("bodyLength", len(body))
             files = []
-            if raw_length < len(body):
+            if "files" in header:
                 view = memoryview(body)
-                offset = raw_length
-                for part in header.get("files", []):
+                offset = header["bodyLength"]
+                for part in header["files"]:
                     end = offset + part["length"]
-                    data = bytes(view[offset:end])
-                    files.append(
-                        (part["name"], FileStorage(data, part["filename"], part["name"], part["contentType"]))
-                    )
+                    storage = FileStorage(bytes(view[offset:end]), part["filename"], part["name"], part["contentType"])
+                    files.append((part["name"], storage))
                     offset = end
-                body = bytes(view[:raw_length])
+                body = bytes(view[: header["bodyLength"]])
             fields = [(name, value) for name, value in header.get("fields", [])]
             return self.run(AMLRequest(header["method"], header["url"], header["headers"], body, fields, files))
 

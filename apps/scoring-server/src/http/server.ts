@@ -15,6 +15,7 @@ import {
 } from '../runtime/types.js';
 import { swaggerDocument } from '../swagger.js';
 import { readBody } from './body.js';
+import { isFormContentType, parseForm, type ParsedForm } from './form.js';
 import { requestIds, type RequestIds } from './request-id.js';
 
 /** Where the replica is in its life; decides the health routes' answers. */
@@ -148,6 +149,10 @@ export function createScoringHttpServer(options: ScoringHttpOptions): ScoringHtt
         done(413);
         return;
       }
+      const form =
+        info.rawHttp && isFormContentType(request.headers['content-type'])
+          ? await formOf(request, read.body, ids.requestId)
+          : undefined;
       let result: ScoreResponse;
       try {
         result = await options.runtime.score(
@@ -157,6 +162,7 @@ export function createScoringHttpServer(options: ScoringHttpOptions): ScoringHtt
             url: request.url ?? '/score',
             headers: flatHeaders(request),
             body: read.body,
+            ...(form ? { form } : {}),
           },
           options.scoringTimeoutMs,
         );
@@ -176,6 +182,26 @@ export function createScoringHttpServer(options: ScoringHttpOptions): ScoringHtt
     } finally {
       options.metrics.inFlight.dec();
       release();
+    }
+  }
+
+  /**
+   * The parsed form, or undefined when the body does not parse: then, as with Flask, the script
+   * finds `request.form` and `request.files` empty and still has the raw body.
+   */
+  async function formOf(
+    request: IncomingMessage,
+    body: Buffer,
+    requestId: string,
+  ): Promise<ParsedForm | undefined> {
+    try {
+      return await parseForm(request.headers, body);
+    } catch (error) {
+      log.warn(
+        { requestId, err: error },
+        'the form body does not parse; request.form and request.files are empty',
+      );
+      return undefined;
     }
   }
 

@@ -53,6 +53,26 @@ describe('frames', () => {
     );
   });
 
+  it('carry a body given in parts (a form and its files) as one body, in one write', () => {
+    fc.assert(
+      fc.property(
+        header,
+        fc.array(fc.uint8Array({ maxLength: 30_000 }), { maxLength: 4 }),
+        (h, parts) => {
+          const pipe = new RecordingPipe();
+          const buffers = parts.map((part) => Buffer.from(part));
+          writeFrame(pipe, h, buffers);
+          expect(pipe.calls).toHaveLength(1);
+          const frames = new FrameDecoder().push(Buffer.concat(pipe.calls[0]!));
+          expect(frames.map((f) => [f.header, Buffer.from(f.body)])).toEqual([
+            [h, Buffer.concat(buffers)],
+          ]);
+        },
+      ),
+      { numRuns: 50 },
+    );
+  });
+
   it('rejects a header that is not a JSON object', () => {
     const json = Buffer.from('[1]');
     const prefix = Buffer.alloc(8);

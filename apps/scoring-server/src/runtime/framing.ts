@@ -13,13 +13,24 @@ export interface Frame {
 
 const PREFIX = 8;
 
+/**
+ * A frame's body: one buffer, or several sent back to back (a form's raw body and then its
+ * files' bytes) so that none has to be copied into one buffer first.
+ */
+export type FrameBody = Buffer | readonly Buffer[];
+
 /** The bytes of one frame, as a list to write in order (avoids copying a large body). */
-export function encodeFrame(header: object, body: Buffer = Buffer.alloc(0)): Buffer[] {
+export function encodeFrame(header: object, body: FrameBody = []): Buffer[] {
+  const parts = Buffer.isBuffer(body) ? [body] : body;
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   const prefix = Buffer.allocUnsafe(PREFIX);
   prefix.writeUInt32BE(json.length, 0);
-  prefix.writeUInt32BE(body.length, 4);
-  return body.length > 0 ? [prefix, json, body] : [prefix, json];
+  prefix.writeUInt32BE(lengthOf(parts), 4);
+  return [prefix, json, ...parts.filter((part) => part.length > 0)];
+}
+
+function lengthOf(parts: readonly Buffer[]): number {
+  return parts.reduce((total, part) => total + part.length, 0);
 }
 
 /** Bodies up to this size are copied into one buffer with the header; larger ones are not. */
@@ -30,9 +41,9 @@ const COPY_LIMIT = 16 * 1024;
  * writev of its parts (cork/uncork). Separate writes would let the reader wake up for the
  * first 8 bytes alone and read again for the rest, on every request.
  */
-export function writeFrame(stream: Writable, header: object, body?: Buffer): void {
+export function writeFrame(stream: Writable, header: object, body: FrameBody = []): void {
   const parts = encodeFrame(header, body);
-  if ((body?.length ?? 0) <= COPY_LIMIT) {
+  if (lengthOf(Buffer.isBuffer(body) ? [body] : body) <= COPY_LIMIT) {
     stream.write(Buffer.concat(parts));
     return;
   }

@@ -6,6 +6,7 @@ import { delimiter } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
+import type { ParsedForm } from '../http/form.js';
 import { FrameDecoder, writeFrame, type Frame } from './framing.js';
 import type { ScoringWorker } from './pool.js';
 import { logScriptOutput } from './script-output.js';
@@ -184,11 +185,31 @@ export function startPythonWorker(options: PythonWorkerOptions): ScoringWorker {
           method: request.method,
           url: request.url,
           headers: request.headers,
+          ...formHeader(request.form, request.body),
         };
-        writeFrame(requests, header, request.body);
+        const files = request.form?.files ?? [];
+        writeFrame(requests, header, [request.body, ...files.map((file) => file.data)]);
       });
     },
     kill: killGroup,
+  };
+}
+
+/**
+ * A form's fields and its files' descriptions for the run frame. The files' bytes follow the
+ * raw body in the frame's body, in the same order, so they are never escaped into JSON.
+ */
+function formHeader(form: ParsedForm | undefined, body: Buffer): object {
+  if (!form) return {};
+  return {
+    bodyLength: body.length,
+    fields: form.fields,
+    files: form.files.map(({ name, filename, contentType, data }) => ({
+      name,
+      filename,
+      contentType,
+      length: data.length,
+    })),
   };
 }
 

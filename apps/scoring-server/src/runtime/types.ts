@@ -1,4 +1,5 @@
 // What the HTTP layer needs from whatever runs the entry script, independent of the language.
+import type { ParsedForm } from '../http/form.js';
 
 /** One call of the entry script's `run()`. */
 export interface ScoreRequest {
@@ -8,6 +9,8 @@ export interface ScoreRequest {
   readonly url: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: Buffer;
+  /** The body's form fields and files, parsed for a `@rawhttp` run() when the body is a form. */
+  readonly form?: ParsedForm;
 }
 
 /** What `run()` produced, ready to send. */
