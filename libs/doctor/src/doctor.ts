@@ -55,7 +55,12 @@ export async function runDoctor(options: DoctorRunOptions): Promise<DoctorReport
   const resolvers = options.resolvers.map((resolver) => resolver.label);
   const { results, diagnoses } = finalizeResults(
     raw,
-    diagnose(raw, { slowDnsMs, resolvers, dataEndpointOf }),
+    diagnose(raw, {
+      slowDnsMs,
+      resolvers,
+      dataEndpointOf,
+      ...(options.trust.report !== undefined ? { trustMode: options.trust.report.mode } : {}),
+    }),
   );
   const phaseNumbers = [...new Set(results.map((result) => result.phase))].sort((a, b) => a - b);
   return {
@@ -66,6 +71,7 @@ export async function runDoctor(options: DoctorRunOptions): Promise<DoctorReport
     timeoutMs,
     slowDnsMs,
     resolvers,
+    ...(options.trust.report !== undefined ? { trust: options.trust.report } : {}),
     phases: phaseNumbers.map((phase) => ({
       phase,
       title: phaseTitles[phase] ?? `Phase ${phase}`,

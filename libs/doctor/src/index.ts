@@ -55,6 +55,19 @@ export { buildChecks, type CheckEnvironment } from './checks/build.js';
 export { queryResolver, privatelinkProblem } from './checks/dns.js';
 export { tcpConnect } from './checks/tcp.js';
 export { issuerIsExpected, type TlsTrust } from './checks/tls.js';
+export {
+  loadTrustRoots,
+  describeTrustSource,
+  pemCertificates,
+  SYSTEM_CA_BUNDLES,
+  TRUST_MODES,
+  type TrustMode,
+  type TrustReport,
+  type TrustRoots,
+  type TrustSource,
+  type TrustStoreInput,
+  type PemInput,
+} from './checks/trust-store.js';
 export { proxyFindings, noProxyCovers, type ProxyBypassNeeds } from './checks/proxy.js';
 export type { ConnectPolicy } from './checks/connect.js';
 export {
@@ -88,6 +101,8 @@ export {
   emitReport,
   runDoctorCommand,
   DEFAULT_EXPECTED_ISSUERS,
+  DOCTOR_ENVIRONMENT,
+  environmentHelp,
   type DoctorFlags,
   type DoctorCommandIo,
 } from './cli/options.js';

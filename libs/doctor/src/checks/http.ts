@@ -2,6 +2,7 @@ import { request } from 'node:https';
 import { isIP } from 'node:net';
 import { refuseLookup, socketErrorName, type ConnectPolicy } from './connect.js';
 import type { CheckContext, CheckOutcome, HttpData } from './model.js';
+import { secureContextFor } from './tls.js';
 
 /** Inputs of one host's HTTP probe. */
 export interface HttpCheckInput {
@@ -46,7 +47,7 @@ export function runHttpCheck(input: HttpCheckInput, context: CheckContext): Prom
       method: 'GET',
       headers: { host: authority, 'user-agent': 'skiff-doctor' },
       ...(isIP(input.host) === 0 ? { servername: input.host } : {}),
-      ...(input.roots !== undefined ? { ca: [...input.roots] } : {}),
+      ...(input.roots !== undefined ? { secureContext: secureContextFor(input.roots) } : {}),
       rejectUnauthorized: input.roots !== undefined,
       agent: false,
       lookup: refuseLookup,

@@ -1,7 +1,14 @@
 import { isIP } from 'node:net';
-import { checkServerIdentity, connect, type PeerCertificate } from 'node:tls';
+import {
+  checkServerIdentity,
+  connect,
+  createSecureContext,
+  type PeerCertificate,
+  type SecureContext,
+} from 'node:tls';
 import { refuseLookup, socketErrorName, type ConnectPolicy } from './connect.js';
 import type { CertificateName, CheckContext, CheckOutcome, TlsData } from './model.js';
+import type { TrustReport } from './trust-store.js';
 
 /** Which certificates a TLS check trusts and which issuers it expects. */
 export interface TlsTrust {
@@ -14,6 +21,21 @@ export interface TlsTrust {
    * from anyone else is reported as TLS inspection. Empty: no expectation.
    */
   readonly expectedIssuers: readonly string[];
+  /** Where the roots came from, for the report; absent when a caller passes bare roots. */
+  readonly report?: TrustReport;
+}
+
+// A system bundle plus Node's roots is hundreds of certificates: parse them once per run, not
+// once per handshake.
+const contexts = new WeakMap<readonly string[], SecureContext>();
+/** A TLS context trusting exactly `roots`, cached per roots array. */
+export function secureContextFor(roots: readonly string[]): SecureContext {
+  let context = contexts.get(roots);
+  if (context === undefined) {
+    context = createSecureContext({ ca: [...roots] });
+    contexts.set(roots, context);
+  }
+  return context;
 }
 
 function certificateName(fields: PeerCertificate['issuer'] | undefined): CertificateName {
@@ -80,7 +102,7 @@ export function runTlsCheck(input: TlsCheckInput, context: CheckContext): Promis
       host: input.address,
       port: input.port,
       ...(servername !== '' ? { servername } : {}),
-      ...(roots !== undefined ? { ca: [...roots] } : {}),
+      ...(roots !== undefined ? { secureContext: secureContextFor(roots) } : {}),
       // Verified below, so that a failure still yields the certificate and its issuer; the
       // name is checked separately so that `authorized` speaks about the chain alone.
       rejectUnauthorized: false,

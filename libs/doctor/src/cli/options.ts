@@ -1,9 +1,9 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { resolve as resolvePath } from 'node:path';
-import { rootCertificates } from 'node:tls';
 import { type Command, Option } from 'commander';
 import type { ConnectPolicy } from '../checks/connect.js';
+import { loadTrustRoots, TRUST_MODES, type TrustMode } from '../checks/trust-store.js';
 import {
   kubernetesAccessFromKubeconfig,
   kubernetesAccessInCluster,
@@ -52,6 +52,7 @@ export interface DoctorFlags {
   readonly timeout: string;
   readonly slowDns: string;
   readonly caFile?: readonly string[];
+  readonly trust: TrustMode;
   readonly expectedIssuer?: readonly string[];
   readonly kubeconfig?: string;
   readonly podCidr?: string;
@@ -65,9 +66,43 @@ const collect = (value: string, previous: readonly string[] | undefined): string
   value,
 ];
 
-/** Adds the doctor's flags to a command (`skiff doctor` and `skiff-doctor` share them). */
-export function addDoctorOptions(command: Command): Command {
+/** The environment variables the doctor reads, for --help (name, meaning). */
+export const DOCTOR_ENVIRONMENT: readonly (readonly [string, string])[] = [
+  [
+    'SSL_CERT_FILE',
+    'the system CA bundle (--trust system); default: the first of /etc/ssl/certs/ca-certificates.crt, /etc/pki/tls/certs/ca-bundle.crt, ... that exists',
+  ],
+  ['NODE_EXTRA_CA_CERTS', 'more CA certificates (PEM) trusted for public hosts (--trust system)'],
+  [
+    'KUBERNETES_SERVICE_HOST',
+    'set in a pod: in-cluster mode (API server checks, pod lists through the service account)',
+  ],
+  ['KUBERNETES_SERVICE_PORT', 'the API server port in-cluster; default 443'],
+  ['HTTPS_PROXY, HTTP_PROXY', 'when set, NO_PROXY is checked to cover the cluster destinations'],
+  ['NO_PROXY', 'destinations that bypass the proxy'],
+];
+
+/** The "Environment:" block of --help for `rows` (name, meaning). */
+export function environmentHelp(rows: readonly (readonly [string, string])[]): string {
+  const width = Math.max(...rows.map(([name]) => name.length));
+  return [
+    '',
+    'Environment:',
+    ...rows.map(([name, help]) => `  ${name.padEnd(width)}  ${help}`),
+    '',
+  ].join('\n');
+}
+
+/**
+ * Adds the doctor's flags to a command (`skiff doctor` and `skiff-doctor` share them), and to
+ * its --help the environment variables it reads plus `moreEnvironment`.
+ */
+export function addDoctorOptions(
+  command: Command,
+  moreEnvironment: readonly (readonly [string, string])[] = [],
+): Command {
   return command
+    .addHelpText('after', environmentHelp([...DOCTOR_ENVIRONMENT, ...moreEnvironment]))
     .option(
       '--cluster <name>',
       'AKS cluster name: {cluster} in the API server name {cluster}.hcp.{region}.azmk8s.io',
@@ -128,6 +163,14 @@ export function addDoctorOptions(command: Command): Command {
       'also trust the CA certificates (PEM) in this file (repeatable)',
       collect,
     )
+    .addOption(
+      new Option(
+        '--trust <roots>',
+        "roots for public hosts: system = Node's bundled roots + the OS CA bundle ($SSL_CERT_FILE, else /etc/ssl/certs/ca-certificates.crt, ...) + $NODE_EXTRA_CA_CERTS, as the node's container runtime and images with an added proxy CA see it; bundled = Node's bundled roots only. --ca-file is added to both",
+      )
+        .choices(TRUST_MODES)
+        .default('system'),
+    )
     .option(
       '--expected-issuer <name>',
       `issuer organisation or name expected on public hosts; others are reported as TLS inspection (repeatable; default: ${DEFAULT_EXPECTED_ISSUERS.join(', ')})`,
@@ -156,6 +199,8 @@ export interface DoctorCommandIo {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Connect policy for probes; default: any address DNS returns. */
   readonly allowConnect?: ConnectPolicy;
+  /** System CA bundle paths tried in order (tests point them at a fake bundle); default the distributions' paths. */
+  readonly systemBundles?: readonly string[];
 }
 
 function parsePhase(text: string | undefined): number | undefined {
@@ -245,9 +290,27 @@ export async function doctorRunOptions(
   } else if (inCluster) {
     kubernetes = await kubernetesAccessInCluster(io.env);
   }
-  const extraCas = await Promise.all(
-    (flags.caFile ?? []).map((file) => readText(resolvePath(io.cwd, file), '--ca-file')),
+  const caFiles = await Promise.all(
+    (flags.caFile ?? []).map(async (file) => ({
+      location: file,
+      pem: await readText(resolvePath(io.cwd, file), '--ca-file'),
+    })),
   );
+  const roots = await loadTrustRoots({
+    mode: flags.trust,
+    env: io.env,
+    cwd: io.cwd,
+    caFiles,
+    ...(kubernetes?.clusterCa !== undefined
+      ? {
+          clusterCa: {
+            location: flags.kubeconfig ?? 'in-cluster service account',
+            pem: kubernetes.clusterCa,
+          },
+        }
+      : {}),
+    ...(io.systemBundles !== undefined ? { systemBundles: io.systemBundles } : {}),
+  });
   const rendered = renderPlan(plan, {
     variables: {
       ...(flags.cluster !== undefined ? { cluster: flags.cluster } : {}),
@@ -279,12 +342,10 @@ export async function doctorRunOptions(
     slowDnsMs,
     ...(upToPhase !== undefined ? { upToPhase } : {}),
     trust: {
-      publicRoots: [...rootCertificates, ...extraCas],
-      clusterRoots: [
-        ...(kubernetes?.clusterCa !== undefined ? [kubernetes.clusterCa] : []),
-        ...extraCas,
-      ],
+      publicRoots: roots.publicRoots,
+      clusterRoots: roots.clusterRoots,
       expectedIssuers: flags.expectedIssuer ?? DEFAULT_EXPECTED_ISSUERS,
+      report: roots.report,
     },
     allowConnect: io.allowConnect ?? (() => true),
     ...(kubernetes !== undefined ? { kubernetes } : {}),

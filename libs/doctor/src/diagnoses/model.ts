@@ -23,6 +23,8 @@ export interface DiagnosisContext {
   readonly resolvers: readonly string[];
   /** Host ids → the hosts they serve as a data endpoint for (from the plan). */
   readonly dataEndpointOf: ReadonlyMap<string, string>;
+  /** The `--trust` mode public hosts were verified in, when the caller reports it. */
+  readonly trustMode?: 'system' | 'bundled';
 }
 
 /** A pure function from results to diagnoses; one per detection. */

@@ -21,8 +21,17 @@ export const tcpTimeout: Detection = (results) =>
     ];
   });
 
+// Which roots a failed chain was checked against, in the operator's words.
+function against(verifiedAgainst: string, mode: 'system' | 'bundled' | undefined): string {
+  if (verifiedAgainst === 'cluster') return ' against the cluster CA';
+  if (mode === 'bundled') return " against Node's bundled roots (--trust bundled)";
+  if (mode === 'system')
+    return " against Node's bundled roots, the system store and NODE_EXTRA_CA_CERTS";
+  return '';
+}
+
 /** The certificate does not chain to a trusted root, or comes from an unexpected issuer. */
-export const tlsInterception: Detection = (results) =>
+export const tlsInterception: Detection = (results, context) =>
   results.flatMap((result): Diagnosis[] => {
     const data = result.data;
     if (data?.kind !== 'tls') return [];
@@ -35,8 +44,8 @@ export const tlsInterception: Detection = (results) =>
           id: 'tls.interception',
           severity: 'fail',
           checkId: result.id,
-          summary: `The certificate presented for ${host} is issued by "${issuer}" and does not verify (${data.chainError ?? 'untrusted'}): something between the cluster and ${host} intercepts TLS.`,
-          fix: `Exclude ${host} from TLS inspection on the proxy or firewall; if the inspection is intended, trust its CA on every node (and pass it to the doctor with --ca-file).`,
+          summary: `The certificate presented for ${host} is issued by "${issuer}" and does not verify${against(data.verifiedAgainst, context.trustMode)} (${data.chainError ?? 'untrusted'}): something between the cluster and ${host} intercepts TLS.`,
+          fix: `Exclude ${host} from TLS inspection on the proxy or firewall; if the inspection is intended, trust "${issuer}" on every node and in every image (the system CA bundle, or NODE_EXTRA_CA_CERTS for Node), and run the doctor with --trust system (the default) or --ca-file.`,
           rule,
         },
       ];

@@ -1,4 +1,5 @@
 import type { CheckResult, CheckStatus } from '../checks/model.js';
+import { describeTrustSource, type TrustReport } from '../checks/trust-store.js';
 import type { Diagnosis } from '../diagnoses/model.js';
 import type { DoctorReport } from './model.js';
 
@@ -29,6 +30,25 @@ function diagnosisLines(diagnosis: Diagnosis, why: string | undefined): string[]
   ];
 }
 
+function trustLines(trust: TrustReport | undefined): string[] {
+  if (trust === undefined) return [];
+  return [
+    `roots for public hosts (--trust ${trust.mode}):`,
+    ...trust.public.map(
+      (source) => `  ${source.error !== undefined ? '⚠' : '·'} ${describeTrustSource(source)}`,
+    ),
+    ...(trust.cluster.length > 0
+      ? [
+          'roots for cluster hosts:',
+          ...trust.cluster.map(
+            (source) =>
+              `  ${source.error !== undefined ? '⚠' : '·'} ${describeTrustSource(source)}`,
+          ),
+        ]
+      : []),
+  ];
+}
+
 /**
  * The operator's view: a table per phase (✓ ok / ⚠ warn / ✗ FAIL / ⊘ blocked / – skipped),
  * each problem followed by its diagnosis, why the host is needed, the fix and the rule.
@@ -37,6 +57,7 @@ export function renderHuman(report: DoctorReport): string {
   const lines: string[] = [];
   lines.push(
     `skiff doctor · plan ${report.plan.name} (v${report.plan.schemaVersion}) · resolvers ${report.resolvers.join(', ') || '-'} · timeout ${report.timeoutMs} ms`,
+    ...trustLines(report.trust),
   );
   const all = report.phases.flatMap((phase) => phase.checks);
   const subjectWidth = Math.max(8, ...all.map((result) => result.subject.length));

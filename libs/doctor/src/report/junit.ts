@@ -1,4 +1,5 @@
 import type { CheckResult } from '../checks/model.js';
+import { describeTrustSource } from '../checks/trust-store.js';
 import type { DoctorReport } from './model.js';
 
 function escape(text: string): string {
@@ -38,7 +39,29 @@ function testcase(result: CheckResult, report: DoctorReport, suite: string): str
   }
 }
 
-/** JUnit XML for CI systems: one suite per phase, one test case per check; warnings pass. */
+// JUnit has no run-level properties, so every suite repeats them (CI systems show them per suite).
+function properties(report: DoctorReport): string[] {
+  const trust = report.trust;
+  if (trust === undefined) return [];
+  const property = (name: string, value: string) =>
+    `      <property name="${escape(name)}" value="${escape(value)}"/>`;
+  return [
+    '    <properties>',
+    property('trust.mode', trust.mode),
+    ...trust.public.map((source, index) =>
+      property(`trust.public.${index + 1}`, describeTrustSource(source)),
+    ),
+    ...trust.cluster.map((source, index) =>
+      property(`trust.cluster.${index + 1}`, describeTrustSource(source)),
+    ),
+    '    </properties>',
+  ];
+}
+
+/**
+ * JUnit XML for CI systems: one suite per phase, one test case per check; warnings pass. Each
+ * suite carries the roots TLS checks used as properties.
+ */
 export function renderJunit(report: DoctorReport): string {
   const suites = report.phases.map((phase) => {
     const name = `Phase ${phase.phase}: ${phase.title}`;
@@ -49,6 +72,7 @@ export function renderJunit(report: DoctorReport): string {
       phase.checks.reduce((longest, check) => Math.max(longest, check.durationMs), 0) / 1000;
     return [
       `  <testsuite name="${escape(name)}" tests="${phase.checks.length}" failures="${count('fail')}" errors="0" skipped="${skipped}" time="${time.toFixed(3)}">`,
+      ...properties(report),
       ...phase.checks.map((check) => testcase(check, report, name)),
       '  </testsuite>',
     ].join('\n');

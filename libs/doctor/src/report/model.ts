@@ -1,4 +1,5 @@
 import type { CheckResult, CheckStatus } from '../checks/model.js';
+import type { TrustReport } from '../checks/trust-store.js';
 import type { Diagnosis } from '../diagnoses/model.js';
 import type { UncheckedEntry } from '../plan/render.js';
 
@@ -43,6 +44,8 @@ export interface DoctorReport {
   readonly slowDnsMs: number;
   /** Resolver labels, in the order asked. */
   readonly resolvers: readonly string[];
+  /** The roots TLS checks verified against (`--trust` mode and every source). */
+  readonly trust?: TrustReport;
   readonly phases: readonly PhaseReport[];
   readonly diagnoses: readonly Diagnosis[];
   /** Plan entries not checked in this run, and why. */
