@@ -46,6 +46,40 @@ function reportSinks(flags: AppFlags, io: DoctorAppIo): DoctorReportSink[] {
   ];
 }
 
+/** Variables only `skiff-doctor` reads (the engine's are listed by addDoctorOptions). */
+const APP_ENVIRONMENT: readonly (readonly [string, string])[] = [
+  ['SKIFF_TOKEN', 'continuous mode with --report-to: the agent credential (role agent)'],
+  [
+    'NODE_NAME',
+    'continuous mode: this node’s name in reports (downward API); default the host name',
+  ],
+];
+
+/** Commander's usage error (and its "did you mean" hint) as the one line a script can grep. */
+function oneLineError(text: string): string {
+  const message = text
+    .trim()
+    .replace(/^error: /, '')
+    .replace(/\s*\n\s*/g, ' ');
+  return `skiff-doctor: ${message} (skiff-doctor --help lists the options)\n`;
+}
+
+/**
+ * A reader that stops reading (`skiff-doctor --help | head -1`) ends the output, not the run
+ * with an EPIPE stack trace: exit 0, as the reader has what it wanted (exit 141, a SIGPIPE
+ * death, would fail `set -o pipefail` scripts for the reader's choice). A closed stderr only
+ * loses diagnostics; the exit code stays the run's.
+ */
+export function exitQuietlyOnClosedPipes(): void {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
+  process.stderr.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
+}
+
 /** Where `skiff-doctor` writes and what it sees; tests pass their own. */
 export interface DoctorAppIo extends DoctorCommandIo {
   /** Ends continuous mode (the bin wires SIGTERM and SIGINT to it). */
@@ -137,8 +171,9 @@ export async function main(
   let exitCode = 0;
   const program = addDoctorOptions(
     new Command('skiff-doctor').description(
-      'The skiff connectivity doctor: checks DNS and egress for a deployment phase by phase (see docs/doctor.md). With --every it keeps running and exports the results on /metrics.',
+      'The skiff connectivity doctor: checks DNS and egress for a deployment phase by phase (see docs/doctor.md). With --every it keeps running and exports the results on /metrics.\n\nExit codes: 0 every required check passed (continuous mode: stopped by SIGTERM/SIGINT), 1 a required check failed, 2 usage or plan error.',
     ),
+    APP_ENVIRONMENT,
   )
     .option(
       '--every <duration>',
@@ -157,8 +192,11 @@ export async function main(
     .option('--report-compute <name>', 'continuous mode: the compute target this node belongs to')
     .option('--report-tls', 'continuous mode: reach the control plane over TLS')
     .exitOverride()
-    .configureOutput({ writeOut: (text) => io.out(text), writeErr: (text) => io.err(text) })
-    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({
+      writeOut: (text) => io.out(text),
+      writeErr: (text) => io.err(text),
+      outputError: (text, write) => write(oneLineError(text)),
+    })
     .action(async (flags: AppFlags) => {
       exitCode =
         flags.every !== undefined ? await continuous(flags, io) : await runDoctorCommand(flags, io);
