@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -130,27 +130,91 @@ describe('skiff config check', () => {
     );
   });
 
-  it('reports invalid JSON with the file name', async () => {
-    const { code, err } = await run([
+  it('reads a file of another extension by its content, as v1 did', async () => {
+    const { code, out, err } = await run([
       'config',
       'check',
       '--dc',
       'invalid/yaml-instead-of-json.deploymentconfig.txt',
     ]);
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    expect(JSON.parse(out)).toMatchObject({ deploymentConfig: { numReplicas: 2 } });
+  });
+
+  it('says a .json file holds YAML, with the file name', async () => {
+    const dir = await tempProject();
+    await writeFile(join(dir, 'deploymentconfig.json'), 'computeType: aks\nnumReplicas: 2\n');
+    const { code, err } = await run(['config', 'check', '--dc', 'deploymentconfig.json'], dir);
     expect(code).toBe(1);
-    expect(err).toMatch(/^invalid\/yaml-instead-of-json\.deploymentconfig\.txt: not valid JSON: /);
+    expect(err).toMatch(
+      /^deploymentconfig\.json: not valid JSON: .*; the file holds YAML: rename it to deploymentconfig\.yml .*\n$/,
+    );
+  });
+
+  it('reads YAML files and reports their problems with the file and the field path', async () => {
+    const dir = await tempProject();
+    await writeFile(
+      join(dir, 'inferenceconfig.yml'),
+      'entryScript: score.py\nsourceDirectory: source\ncondaFile: myenv.yml\n',
+    );
+    await writeFile(
+      join(dir, 'deploymentconfig.yml'),
+      'computeType: aks\ncomputeTargetName: aks1\nautoScaler:\n  autoscaleEnabled: yes\n  maxReplicas: 4\n',
+    );
+    const good = await run(
+      ['config', 'check', '--ic', 'inferenceconfig.yml', '--dc', 'deploymentconfig.yml'],
+      dir,
+    );
+    expect(good.err).toBe('');
+    expect(JSON.parse(good.out)).toMatchObject({
+      inferenceConfig: { entryScript: 'score.py', environment: { condaFile: 'myenv.yml' } },
+      deploymentConfig: { computeTargetName: 'aks1', autoScaler: { maxReplicas: 4 } },
+    });
+
+    await writeFile(
+      join(dir, 'deploymentconfig.yml'),
+      'computeType: aks\nnumReplicas: 0\nautoScaler:\n  maxReplicas: many\n',
+    );
+    const bad = await run(['config', 'check', '--dc', 'deploymentconfig.yml'], dir);
+    expect(bad.code).toBe(1);
+    expect(bad.err.trimEnd().split('\n')).toEqual([
+      'deploymentconfig.yml: autoScaler.maxReplicas: expected an integer >= 1, got "many"',
+      'deploymentconfig.yml: numReplicas: expected an integer greater than zero (Azure ML v1 refused it too: a service needs a replica to answer; leave numReplicas unset to autoscale), got 0',
+    ]);
   });
 
   it('reports files the inference configuration names but that do not exist', async () => {
     const dir = await tempProject();
-    await rm(join(dir, 'myenv.yml'));
+    await rm(join(dir, 'source/myenv.yml'));
     await rm(join(dir, 'source/score.py'));
     const { code, err } = await run(['config', 'check', '--ic', 'inferenceconfig.json'], dir);
     expect(code).toBe(1);
     expect(err.trimEnd().split('\n')).toEqual([
       `inferenceconfig.json: entryScript: no such file: ${join(dir, 'source/score.py')}`,
-      expect.stringMatching(/^inferenceconfig\.json: condaFile: cannot read "myenv\.yml": ENOENT/),
+      `inferenceconfig.json: condaFile: cannot read ${join(dir, 'source/myenv.yml')} ("myenv.yml" relative to sourceDirectory): no such file`,
     ]);
+  });
+
+  it('reads condaFile and extraDockerfileSteps relative to sourceDirectory, as v1 did', async () => {
+    const dir = await tempProject();
+    // The old layout: files beside the configuration, not in sourceDirectory.
+    await rename(join(dir, 'source/myenv.yml'), join(dir, 'myenv.yml'));
+    const moved = await run(['config', 'check', '--ic', 'inferenceconfig.json'], dir);
+    expect(moved.code).toBe(1);
+    expect(moved.err).toBe(
+      `inferenceconfig.json: condaFile: cannot read ${join(dir, 'source/myenv.yml')} ("myenv.yml" relative to sourceDirectory): ` +
+        `no such file; ${join(dir, 'myenv.yml')} exists, but condaFile is relative to sourceDirectory (as in Azure ML v1): ` +
+        'write "../myenv.yml" or move the file into sourceDirectory\n',
+    );
+    // From another working directory the same file reads the same.
+    const elsewhere = await run(
+      ['config', 'check', '--ic', join(dir, 'inferenceconfig.json')],
+      tmpdir(),
+    );
+    expect(elsewhere.err).toBe(
+      moved.err.replace('inferenceconfig.json', join(dir, 'inferenceconfig.json')),
+    );
   });
 
   it('defaults the GPU count from the inference configuration', async () => {

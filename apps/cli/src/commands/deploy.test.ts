@@ -120,7 +120,7 @@ describe('skiff model and skiff service against a control plane process', () => 
     expect(first.code).toBe(0);
     const digest = await modelDigest(join(project, 'source'));
     expect(first.out).toMatch(
-      new RegExp(`^Registered model iris:1 \\(${digest}, 1 files, \\d+ bytes\\)\\.\\n$`),
+      new RegExp(`^Registered model iris:1 \\(${digest}, 3 files, \\d+ bytes\\)\\.\\n$`),
     );
     const second = await skiff(['model', 'register', '-n', 'iris', '-p', 'source']);
     expect(second.out).toContain('Registered model iris:2');
@@ -128,7 +128,7 @@ describe('skiff model and skiff service against a control plane process', () => 
 
     const list = await skiff(['model', 'list']);
     expect(list.out).toMatch(/^NAME +VERSION +FILES +BYTES +CREATED +DIGEST$/m);
-    expect(list.out).toMatch(new RegExp(`^iris +1 +1 +\\d+ +\\S+ +${digest}$`, 'm'));
+    expect(list.out).toMatch(new RegExp(`^iris +1 +3 +\\d+ +\\S+ +${digest}$`, 'm'));
     expect(list.out).toMatch(/^iris +2 /m);
     const latest = await skiff(['model', 'show', '-n', 'iris', '-o', 'json']);
     expect(JSON.parse(latest.out)).toMatchObject({ name: 'iris', version: 2, digest });
@@ -166,7 +166,8 @@ describe('skiff model and skiff service against a control plane process', () => 
     expect(queued.err).toBe('');
     expect(queued.code).toBe(0);
     const snapshot = await snapshotDigest(join(project, 'source'));
-    expect(queued.out).toContain(`Uploaded snapshot ${snapshot.digest} (1 files,`);
+    // score.py, and the conda file and Dockerfile steps v1 kept in sourceDirectory.
+    expect(queued.out).toContain(`Uploaded snapshot ${snapshot.digest} (3 files,`);
     expect(queued.out).toMatch(/^Deploying svc-a \(generation 1\) on idle: operation \S+$/m);
     expect(queued.out).toContain(
       'Not waiting. Watch it with: skiff service wait -n svc-a --generation 1',
@@ -186,10 +187,10 @@ describe('skiff model and skiff service against a control plane process', () => 
     });
     const environment = shown.spec.inferenceConfig.environment;
     expect(environment.python.condaDependencies).toBe(
-      await readFile(join(project, 'myenv.yml'), 'utf8'),
+      await readFile(join(project, 'source/myenv.yml'), 'utf8'),
     );
     expect(environment.extraDockerfileSteps).toBe(
-      await readFile(join(project, 'docker-steps'), 'utf8'),
+      await readFile(join(project, 'source/docker-steps'), 'utf8'),
     );
 
     const again = await skiff([
@@ -202,7 +203,7 @@ describe('skiff model and skiff service against a control plane process', () => 
       ...deployConfigs('--ct', 'idle', '--no-wait'),
     ]);
     expect(again.code).toBe(0);
-    expect(again.out).toContain(`Snapshot ${snapshot.digest} (1 files,`);
+    expect(again.out).toContain(`Snapshot ${snapshot.digest} (3 files,`);
     expect(again.out).toContain('is already uploaded.');
   });
 
@@ -457,7 +458,7 @@ describe('skiff model and skiff service against a control plane process', () => 
     ]);
     expect(ic.code, ic.err).toBe(0);
     const snapshot = await snapshotDigest(join(project, 'source'));
-    expect(ic.out).toContain(`Uploaded snapshot ${snapshot.digest} (2 files,`);
+    expect(ic.out).toContain(`Uploaded snapshot ${snapshot.digest} (4 files,`);
     const afterIc = JSON.parse((await skiff(['service', 'show', '-n', 'svc-a', '-o', 'json'])).out);
     expect(afterIc.spec.snapshotDigest).toBe(snapshot.digest);
     expect(afterIc.spec.deploymentConfig.autoScaler.maxReplicas).toBe(7);

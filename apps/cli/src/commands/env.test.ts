@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import type { CliIo } from '../io.js';
 import { main } from '../main.js';
 
@@ -48,9 +49,9 @@ describe('skiff env hash', () => {
   it('is unchanged by reformatting the conda file, and by registry credentials', async () => {
     const dir = await tempProject();
     const before = await hashIn(dir);
-    const conda = await readFile(join(dir, 'myenv.yml'), 'utf8');
+    const conda = await readFile(join(dir, 'source/myenv.yml'), 'utf8');
     await writeFile(
-      join(dir, 'myenv.yml'),
+      join(dir, 'source/myenv.yml'),
       `# reformatted\n${conda.replaceAll('  - ', '    - ')}\n\n`,
     );
     await editJson(join(dir, 'inferenceconfig.json'), (ic) => {
@@ -62,13 +63,13 @@ describe('skiff env hash', () => {
   it('changes when a dependency, the Dockerfile steps or the base image change', async () => {
     const dir = await tempProject();
     const seen = new Set([await hashIn(dir)]);
-    const conda = await readFile(join(dir, 'myenv.yml'), 'utf8');
+    const conda = await readFile(join(dir, 'source/myenv.yml'), 'utf8');
     await writeFile(
-      join(dir, 'myenv.yml'),
+      join(dir, 'source/myenv.yml'),
       conda.replace('scikit-learn==1.3.2', 'scikit-learn==1.4.0'),
     );
     seen.add(await hashIn(dir));
-    await writeFile(join(dir, 'docker-steps'), 'RUN echo changed\n');
+    await writeFile(join(dir, 'source/docker-steps'), 'RUN echo changed\n');
     seen.add(await hashIn(dir));
     await editJson(join(dir, 'inferenceconfig.json'), (ic) => {
       ic['baseImage'] = 'mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:20240101.v1';
@@ -85,7 +86,8 @@ describe('skiff env hash', () => {
         entryScript: 'score.py',
         sourceDirectory: 'source',
         environment: {
-          python: { condaDependenciesFile: 'myenv.yml' },
+          // Paths inside a nested environment stay relative to the configuration file.
+          python: { condaDependenciesFile: 'source/myenv.yml' },
           docker: { baseImage: 'mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest' },
         },
       }),
@@ -96,13 +98,22 @@ describe('skiff env hash', () => {
     expect(await hashIn(dir, 'nested.json')).toBe(await hashIn(dir));
   });
 
+  it('hashes a YAML inference configuration like the same one in JSON', async () => {
+    const dir = await tempProject();
+    const ic = JSON.parse(await readFile(join(dir, 'inferenceconfig.json'), 'utf8')) as object;
+    await writeFile(join(dir, 'inferenceconfig.yml'), stringify(ic));
+    expect(await hashIn(dir, 'inferenceconfig.yml')).toBe(await hashIn(dir));
+  });
+
   it('names a conda file it cannot read and exits 1', async () => {
     const dir = await tempProject();
-    await rm(join(dir, 'myenv.yml'));
+    await rm(join(dir, 'source/myenv.yml'));
     const { code, out, err } = await run(['env', 'hash', '--ic', 'inferenceconfig.json'], dir);
     expect(code).toBe(1);
     expect(out).toBe('');
-    expect(err).toMatch(/^inferenceconfig\.json: condaFile: cannot read "myenv\.yml": ENOENT/);
+    expect(err).toBe(
+      `inferenceconfig.json: condaFile: cannot read ${join(dir, 'source/myenv.yml')} ("myenv.yml" relative to sourceDirectory): no such file\n`,
+    );
   });
 
   it('reports an invalid inference configuration and exits 1', async () => {
@@ -119,7 +130,7 @@ describe('skiff env hash', () => {
 
   it('reports a conda file that is not a YAML mapping and exits 1', async () => {
     const dir = await tempProject();
-    await writeFile(join(dir, 'myenv.yml'), '- just\n- a list\n');
+    await writeFile(join(dir, 'source/myenv.yml'), '- just\n- a list\n');
     const { code, err } = await run(['env', 'hash', '--ic', 'inferenceconfig.json'], dir);
     expect(code).toBe(1);
     expect(err).toMatch(/^inferenceconfig\.json: /);

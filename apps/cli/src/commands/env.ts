@@ -1,22 +1,19 @@
-import { ConfigError, checkInferenceConfig, resolveEnvironmentDefinition } from '@skiff/config';
+import { checkInferenceConfigFile, configFileAt } from '@skiff/config';
 import { environmentHash } from '@skiff/hashing';
 import type { Command } from 'commander';
 import { ExitCode, type CliIo } from '../io.js';
 import { action, type Invocation } from '../program.js';
-import { configFile, readConfigJson, readerBeside, reportIssues } from './config.js';
+import { reportIssues } from './config.js';
 
 async function hash(io: CliIo, options: { readonly ic: string }): Promise<number> {
-  const file = configFile(io, options.ic);
+  const file = configFileAt(io.cwd, options.ic);
+  // The same reader as `skiff model deploy`, so the hash printed is the image tag it builds.
+  const result = await checkInferenceConfigFile(file);
+  if (!result.ok) return reportIssues(io, result.issues);
   try {
-    const result = checkInferenceConfig(await readConfigJson(file), { file: file.label });
-    if (!result.ok) return reportIssues(io, result.issues);
-    const definition = await resolveEnvironmentDefinition(result.config, readerBeside(file), {
-      file: file.label,
-    });
-    io.out(`${environmentHash(definition)}\n`);
+    io.out(`${environmentHash(result.config.environment)}\n`);
     return ExitCode.ok;
   } catch (error) {
-    if (error instanceof ConfigError) return reportIssues(io, error.issues);
     // The hashing library rejects what it cannot normalize (e.g. conda YAML that is not a
     // mapping); that is a problem with the user's files, not a crash.
     io.err(`${file.label}: ${error instanceof Error ? error.message : String(error)}\n`);
@@ -39,7 +36,7 @@ export function registerEnvCommands(program: Command, invocation: Invocation): v
     )
     .requiredOption(
       '--ic <file>',
-      'inference configuration (inferenceconfig.json), either v1 shape',
+      'inference configuration (.json, .yml or .yaml), either v1 shape',
     )
     .addHelpText('after', '\nExample:\n  skiff env hash --ic inferenceconfig.json')
     .action(action(invocation, (options: { ic: string }) => hash(invocation.io, options)));

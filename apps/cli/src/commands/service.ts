@@ -10,12 +10,17 @@ import {
 } from '@skiff/proto';
 import { Option, type Command } from 'commander';
 import {
+  reportFailure,
   runOnline,
   UsageError,
   withConnectionOptions,
   type ConnectionFlags,
 } from '../connection/session.js';
-import { loadDeploymentConfig, loadInferenceConfig } from '../deploy/configs.js';
+import {
+  loadDeploymentConfig,
+  loadInferenceConfig,
+  type LoadedInferenceConfig,
+} from '../deploy/configs.js';
 import { interruptOnSigint } from '../deploy/interrupt.js';
 import { ensureSnapshot } from '../deploy/snapshot.js';
 import { waitForDeployment } from '../deploy/wait.js';
@@ -93,11 +98,22 @@ interface UpdateOptions extends Named {
 }
 
 async function update(io: CliIo, options: UpdateOptions): Promise<number> {
-  return runOnline(io, options, { workspace: true }, async (session) => {
-    const { client, workspace } = session;
+  // The files are read and checked before the control plane is contacted, so a broken file is
+  // what the user hears about, not an unreachable endpoint.
+  let inference: LoadedInferenceConfig | undefined;
+  try {
     if (options.model === undefined && options.ic === undefined && options.dc === undefined) {
       throw new UsageError('service update: give -m, --ic and/or --dc');
     }
+    if (options.ic !== undefined) inference = await loadInferenceConfig(io, options.ic);
+    if (options.dc !== undefined) {
+      await loadDeploymentConfig(io, options.dc, inference?.enableGpu ?? false);
+    }
+  } catch (error) {
+    return reportFailure(io, error);
+  }
+  return runOnline(io, options, { workspace: true }, async (session) => {
+    const { client, workspace } = session;
     const spec: Partial<WebserviceSpec> = {};
     const mask: string[] = [];
     if (options.model !== undefined) {
@@ -105,8 +121,7 @@ async function update(io: CliIo, options: UpdateOptions): Promise<number> {
       mask.push('models');
     }
     let enableGpu: boolean | undefined;
-    if (options.ic !== undefined) {
-      const inference = await loadInferenceConfig(io, options.ic);
+    if (inference !== undefined) {
       enableGpu = inference.enableGpu;
       spec.inferenceConfig = inference.config;
       spec.snapshotDigest = await ensureSnapshot(client, workspace, io, inference);
@@ -116,7 +131,11 @@ async function update(io: CliIo, options: UpdateOptions): Promise<number> {
       // GPU defaults of a deployment config follow the service's environment.
       enableGpu ??= (await client.webservices.get({ workspace, name: options.name })).webservice
         ?.spec?.inferenceConfig?.environment?.enableGpu;
-      spec.deploymentConfig = await loadDeploymentConfig(io, options.dc, enableGpu ?? false);
+      // Read again: its GPU default follows the service's environment, known only now. A
+      // computeTargetName in it is ignored: a service stays on its compute.
+      spec.deploymentConfig = (
+        await loadDeploymentConfig(io, options.dc, enableGpu ?? false)
+      ).config;
       mask.push('deployment_config');
     }
     const { webservice, operationId } = await client.webservices.update({
@@ -256,8 +275,8 @@ export function registerServiceCommands(program: Command, invocation: Invocation
           'Replicas roll over; waits like model deploy unless --no-wait.',
       )
       .option('-m, --model <name:version>', 'the models to serve from now on (repeatable)', collect)
-      .option('--ic <file>', 'new inferenceconfig.json')
-      .option('--dc <file>', 'new deploymentconfig.json')
+      .option('--ic <file>', 'new inference configuration (.json, .yml or .yaml)')
+      .option('--dc <file>', 'new deployment configuration (.json, .yml or .yaml)')
       .option('--no-wait', 'return once the update is queued')
       .addHelpText(
         'after',

@@ -1,18 +1,17 @@
-import { dirname, resolve } from 'node:path';
 import {
-  parseDeploymentConfig,
-  parseInferenceConfig,
-  resolveEnvironmentDefinition,
+  configFileAt,
+  readDeploymentConfigFile,
+  readInferenceConfigFile,
   type DeploymentConfig as V1DeploymentConfig,
   type InferenceConfig as V1InferenceConfig,
 } from '@skiff/config';
+import type { EnvironmentDefinition } from '@skiff/hashing';
 import {
   ComputeType,
   type DeploymentConfig,
   type Duration,
   type InferenceConfig,
 } from '@skiff/proto';
-import { configFile, readConfigJson, readerBeside } from '../commands/config.js';
 import type { CliIo } from '../io.js';
 
 /** An inference configuration read from disk, in the API's shape, and what to snapshot. */
@@ -36,9 +35,10 @@ const duration = (millis: number): Duration => ({
 });
 
 /**
- * Reads an Azure ML v1 inferenceconfig.json (either shape) and the files it names (conda
- * file, Dockerfile steps, base Dockerfile), each relative to the configuration's directory:
- * the control plane never reads the caller's disk, so their contents travel in the request.
+ * Reads an Azure ML v1 inference configuration (JSON or YAML, either shape) and the files it
+ * names (conda file, Dockerfile steps, base Dockerfile) through @skiff/config's one reader —
+ * `entryScript`, `condaFile` and `extraDockerfileSteps` relative to `sourceDirectory`, as in
+ * v1: the control plane never reads the caller's disk, so their contents travel in the request.
  *
  * @throws ConfigError naming every problem of the file or its references.
  */
@@ -46,27 +46,17 @@ export async function loadInferenceConfig(
   io: CliIo,
   argument: string,
 ): Promise<LoadedInferenceConfig> {
-  const file = configFile(io, argument);
-  const v1 = parseInferenceConfig(await readConfigJson(file), { file: file.label });
-  const definition = await resolveEnvironmentDefinition(v1, readerBeside(file), {
-    file: file.label,
-  });
-  const base = dirname(file.path);
-  const sourceDirectory =
-    v1.sourceDirectory === null ? undefined : resolve(base, v1.sourceDirectory);
+  const loaded = await readInferenceConfigFile(configFileAt(io.cwd, argument));
   return {
-    config: toApiInference(v1, definition),
-    enableGpu: v1.environment.enableGpu,
-    sourceDirectory,
-    entryScript: resolve(sourceDirectory ?? base, v1.entryScript),
-    label: file.label,
+    config: toApiInference(loaded.config, loaded.environment),
+    enableGpu: loaded.config.environment.enableGpu,
+    sourceDirectory: loaded.paths.sourceDirectory ?? undefined,
+    entryScript: loaded.paths.entryScript.resolved,
+    label: loaded.file.label,
   };
 }
 
-function toApiInference(
-  v1: V1InferenceConfig,
-  definition: Awaited<ReturnType<typeof resolveEnvironmentDefinition>>,
-): InferenceConfig {
+function toApiInference(v1: V1InferenceConfig, definition: EnvironmentDefinition): InferenceConfig {
   const env = v1.environment;
   const registry = env.baseImageRegistry;
   return {
@@ -109,9 +99,18 @@ function toApiInference(
   };
 }
 
+/** A deployment configuration read from disk, in the API's shape. */
+export interface LoadedDeploymentConfig {
+  readonly config: DeploymentConfig;
+  /** v1's `computeTargetName`: where to deploy when `--ct` is absent; null when unset. */
+  readonly computeTargetName: string | null;
+  /** The file as named on the command line, for messages. */
+  readonly label: string;
+}
+
 /**
- * Reads an Azure ML v1 deploymentconfig.json and returns it in the API's shape with every
- * default filled (the control plane applies the same rules again).
+ * Reads an Azure ML v1 deployment configuration (JSON or YAML) and returns it in the API's
+ * shape with every default filled (the control plane applies the same rules again).
  *
  * @throws ConfigError naming every problem.
  */
@@ -119,11 +118,14 @@ export async function loadDeploymentConfig(
   io: CliIo,
   argument: string,
   enableGpu: boolean,
-): Promise<DeploymentConfig> {
-  const file = configFile(io, argument);
-  return toApiDeployment(
-    parseDeploymentConfig(await readConfigJson(file), { file: file.label, enableGpu }),
-  );
+): Promise<LoadedDeploymentConfig> {
+  const file = configFileAt(io.cwd, argument);
+  const v1 = await readDeploymentConfigFile(file, { enableGpu });
+  return {
+    config: toApiDeployment(v1),
+    computeTargetName: v1.computeTargetName,
+    label: file.label,
+  };
 }
 
 function toApiDeployment(v1: V1DeploymentConfig): DeploymentConfig {

@@ -1,6 +1,12 @@
 import type { ModelRef } from '@skiff/proto';
-import type { Session } from '../connection/session.js';
-import { loadDeploymentConfig, loadInferenceConfig } from './configs.js';
+import { UsageError, type Session } from '../connection/session.js';
+import type { CliIo } from '../io.js';
+import {
+  loadDeploymentConfig,
+  loadInferenceConfig,
+  type LoadedDeploymentConfig,
+  type LoadedInferenceConfig,
+} from './configs.js';
 import { ensureSnapshot } from './snapshot.js';
 
 /** One deployment as `skiff model deploy` takes it. */
@@ -12,42 +18,79 @@ export interface DeploymentRequest {
   readonly ic: string;
   /** The deploymentconfig file, likewise. */
   readonly dc: string;
-  /** The compute target. */
-  readonly compute: string;
+  /**
+   * The compute target (`--ct`); undefined: the deployment configuration's
+   * `computeTargetName`, as v1 did.
+   */
+  readonly compute: string | undefined;
   /** Replace an existing service of the same name. */
   readonly overwrite: boolean;
 }
 
+/** A deployment whose files are read and checked and whose compute target is known. */
+export interface PreparedDeployment {
+  readonly name: string;
+  readonly models: ModelRef[];
+  readonly compute: string;
+  readonly overwrite: boolean;
+  readonly inference: LoadedInferenceConfig;
+  readonly deployment: LoadedDeploymentConfig;
+}
+
 /**
- * Reads and checks both v1 files, uploads the source snapshot when the control plane lacks it,
- * asks for the deployment and says so on stdout. Returns the generation to wait for. Shared by
- * `skiff model deploy` and `skiff up --deploy`, so both deploy the same files the same way.
+ * Reads and checks both v1 files and settles the compute target (`--ct`, else the file's
+ * `computeTargetName`), touching nothing but the disk: a broken file is reported before the
+ * control plane is contacted.
+ *
+ * @throws ConfigError naming every problem in the files; UsageError when no compute is named.
+ */
+export async function prepareDeployment(
+  io: CliIo,
+  request: DeploymentRequest,
+): Promise<PreparedDeployment> {
+  const inference = await loadInferenceConfig(io, request.ic);
+  const deployment = await loadDeploymentConfig(io, request.dc, inference.enableGpu);
+  const compute = request.compute ?? deployment.computeTargetName;
+  if (compute === null) {
+    throw new UsageError(
+      `no compute target: pass --ct <name>, or set computeTargetName in ${deployment.label}`,
+    );
+  }
+  const { name, models, overwrite } = request;
+  return { name, models, compute, overwrite, inference, deployment };
+}
+
+/**
+ * Uploads the source snapshot when the control plane lacks it, asks for the deployment and says
+ * so on stdout. Returns the generation to wait for. Shared by `skiff model deploy` and
+ * `skiff up --deploy`, so both deploy the same files the same way; a request not yet prepared
+ * is read first ({@link prepareDeployment}).
  *
  * @throws ConfigError naming every problem in the files; SkiffApiError from the control plane.
  */
 export async function startDeployment(
   session: Session,
-  request: DeploymentRequest,
+  request: DeploymentRequest | PreparedDeployment,
 ): Promise<number> {
   const { client, io, workspace } = session;
-  const inference = await loadInferenceConfig(io, request.ic);
-  const deployment = await loadDeploymentConfig(io, request.dc, inference.enableGpu);
+  const prepared = 'inference' in request ? request : await prepareDeployment(io, request);
+  const { inference, deployment, compute } = prepared;
   const snapshotDigest = await ensureSnapshot(client, workspace, io, inference);
   const { webservice, operationId } = await client.webservices.deploy({
     workspace,
-    name: request.name,
-    overwrite: request.overwrite,
+    name: prepared.name,
+    overwrite: prepared.overwrite,
     spec: {
-      compute: request.compute,
-      models: request.models,
+      compute,
+      models: prepared.models,
       snapshotDigest,
       inferenceConfig: inference.config,
-      deploymentConfig: deployment,
+      deploymentConfig: deployment.config,
     },
   });
   const generation = webservice?.generation ?? 0;
   io.out(
-    `Deploying ${request.name} (generation ${generation}) on ${request.compute}: operation ${operationId}\n`,
+    `Deploying ${prepared.name} (generation ${generation}) on ${compute}: operation ${operationId}\n`,
   );
   return generation;
 }
