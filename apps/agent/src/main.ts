@@ -5,9 +5,26 @@ import { openRuntime } from './runtime.js';
 
 // `skiff-agent`: configuration from the environment (--help lists every variable), graceful
 // stop on SIGTERM/SIGINT (active jobs finish; replicas keep running for the next agent).
-if (process.argv.includes('--help') || process.argv.includes('-h')) {
+
+// A reader that closes the pipe (`skiff-agent --help | head -1`) ends the output quietly with
+// exit 0, not with an EPIPE stack trace; a closed stderr only loses diagnostics.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+process.stderr.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+});
+const args = process.argv.slice(2);
+if (args.includes('--help') || args.includes('-h')) {
   process.stdout.write(agentHelp());
   process.exit(0);
+}
+if (args.length > 0) {
+  process.stderr.write(
+    `skiff-agent: unknown argument '${args[0] ?? ''}': configuration comes from the environment (skiff-agent --help lists every variable)\n`,
+  );
+  process.exit(2);
 }
 let env;
 try {

@@ -95,3 +95,53 @@ export function parseControlPlaneEnv(env: NodeJS.ProcessEnv): ControlPlaneEnv {
   });
   throw new Error(`invalid control-plane configuration:\n  ${lines.join('\n  ')}`);
 }
+
+/**
+ * What each variable means and its default, for --help. Typed by the schema's keys, so a
+ * variable added to {@link controlPlaneEnv} without a line here does not compile.
+ */
+const CONTROL_PLANE_VARIABLES: Record<keyof ControlPlaneEnv, string> = {
+  SKIFF_GRPC_LISTEN: 'gRPC API address (host:port); default 127.0.0.1:50051',
+  SKIFF_HTTP_LISTEN: '/metrics, /healthz and /readyz (host:port); default 127.0.0.1:9464',
+  REDIS_URL: 'the state store and job queues; default redis://127.0.0.1:6379',
+  SKIFF_REDIS_PREFIX: 'prefix of every Redis key; default skiff:',
+  SKIFF_DATA_DIR: 'master key file and filesystem artifacts; default .skiff',
+  SKIFF_MASTER_KEYS:
+    '<id>:<base64 32 bytes>[,...] sealing secrets at rest (first seals new ones); default a key generated into SKIFF_DATA_DIR/master-key',
+  SKIFF_ADMIN_TOKEN:
+    "the platform admin's credential (skf_...); default generated on first start and printed once",
+  SKIFF_ARTIFACTS: 'artifact store: filesystem or azure-blob; default filesystem',
+  SKIFF_ARTIFACTS_DIR: 'filesystem artifact store; default SKIFF_DATA_DIR/artifacts',
+  SKIFF_AZURE_BLOB_CONTAINER: 'azure-blob container; default skiff-artifacts',
+  SKIFF_AZURE_BLOB_CONNECTION_STRING: 'azure-blob by connection string (also Azurite)',
+  SKIFF_AZURE_BLOB_ACCOUNT_URL: 'azure-blob by account URL with Entra ID (DefaultAzureCredential)',
+  SKIFF_TOKEN_ISSUER: '`iss` of service tokens; default skiff-control-plane',
+  SKIFF_TOKEN_LIFETIME_SECONDS: 'lifetime of service tokens, 60-86400; default 3600',
+  SKIFF_MAX_UPLOAD_BYTES: 'largest model or snapshot accepted; default 8 GiB',
+  SKIFF_RECONCILE_SECONDS: 'how often transitioning services are re-read; default 5',
+  SKIFF_AGENT_REPORT_INTERVAL_MS: 'how often agents report their replicas; default 1000',
+  SKIFF_AGENT_REDIS_ACL:
+    'on: one Redis ACL user per compute target; off: the operator gives agents Redis credentials; default on',
+  SKIFF_SHUTDOWN_GRACE_SECONDS: 'on SIGTERM, how long RPCs in flight may finish; default 10',
+  SKIFF_LOG_LEVEL: 'pino level; default info',
+};
+
+/** The --help text: usage and every variable with its meaning and default. */
+export function controlPlaneHelp(): string {
+  const width = Math.max(...Object.keys(CONTROL_PLANE_VARIABLES).map((name) => name.length));
+  const rows = Object.entries(CONTROL_PLANE_VARIABLES).map(
+    ([name, help]) => `  ${name.padEnd(width)}  ${help}`,
+  );
+  return [
+    'Usage: skiff-control-plane [--help]',
+    '',
+    'The gRPC control plane: workspaces, models, environments and services, deploy jobs for',
+    'the agents, routing tables for the routers (docs/control-plane.md). Configured by the',
+    'environment; every variable has a default that runs on this machine, loopback only:',
+    '',
+    ...rows,
+    '',
+    'Exit codes: 0 stopped by SIGTERM/SIGINT, 2 bad configuration, 1 any other failure.',
+    '',
+  ].join('\n');
+}

@@ -2,13 +2,36 @@
 // Configuration from the environment and --tls-cert/--tls-key (--help lists every variable);
 // drains and exits 0 on SIGTERM/SIGINT.
 import { pino } from 'pino';
-import { parseRouterConfig, RouterConfigError, routerHelp, type RouterConfig } from './config.js';
+import {
+  parseRouterConfig,
+  parseRouterFlags,
+  RouterConfigError,
+  routerHelp,
+  type RouterConfig,
+} from './config.js';
 import { startRouter } from './router.js';
 
+// A reader that closes the pipe (`skiff-router --help | head -1`) ends the output quietly with
+// exit 0, not with an EPIPE stack trace; a closed stderr only loses diagnostics.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+process.stderr.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+});
 const args = process.argv.slice(2);
 if (args.includes('--help') || args.includes('-h')) {
   process.stdout.write(routerHelp());
   process.exit(0);
+}
+try {
+  parseRouterFlags(args);
+} catch (error) {
+  if (!(error instanceof RouterConfigError)) throw error;
+  // A wrong flag is one line; configuration problems below may be several, one per variable.
+  process.stderr.write(`skiff-router: ${error.message} (skiff-router --help lists the options)\n`);
+  process.exit(2);
 }
 let config: RouterConfig;
 try {
