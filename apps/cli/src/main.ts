@@ -11,8 +11,29 @@ import { registerWorkspaceCommands } from './commands/workspace.js';
 import { ExitCode, processIo, type CliIo } from './io.js';
 import { createProgram, exitCodeOf, type Invocation } from './program.js';
 
+let pipesGuarded = false;
+/**
+ * A reader that stops reading (`skiff compute attach --help | head -1`) ends the output, not
+ * the command with an EPIPE stack trace: exit 0, as the reader has what it wanted (exit 141, a
+ * SIGPIPE death, would fail `set -o pipefail` scripts for the reader's choice). A closed stderr
+ * only loses diagnostics; the exit code stays the command's.
+ */
+function exitQuietlyOnClosedPipes(): void {
+  if (pipesGuarded) return;
+  pipesGuarded = true;
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(ExitCode.ok);
+    throw error;
+  });
+  process.stderr.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
+}
+
 /** Runs `skiff <argv>` and returns the exit code (0 ok, 1 failed, 2 usage). */
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  // Only the real streams: tests that pass their own io keep their process's handlers.
+  if (io === processIo) exitQuietlyOnClosedPipes();
   const invocation: Invocation = { io, exitCode: ExitCode.ok };
   const program = createProgram(invocation);
   registerConfigCommands(program, invocation);
