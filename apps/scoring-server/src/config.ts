@@ -134,6 +134,47 @@ const environment = z.object({
 
 const JS_EXTENSIONS = new Set(['.js', '.mjs', '.cjs', '.ts', '.mts']);
 
+// Typed by the schema's keys: a variable added above without a line here does not compile.
+const VARIABLE_HELP: Record<keyof typeof environment.shape, string> = {
+  SKIFF_ENTRY_SCRIPT: 'entry script (score.py, score.js); relative to SKIFF_SOURCE_DIR; required',
+  SKIFF_RUNTIME: 'python or javascript; default from the entry script extension',
+  SKIFF_SOURCE_DIR: "source directory on disk; default the entry script's folder",
+  SKIFF_SNAPSHOT_URL: 'fetch the source snapshot (zip) from this file:/http(s): URL instead',
+  SKIFF_SNAPSHOT_DIGEST: "the snapshot's sha256; required with SKIFF_SNAPSHOT_URL",
+  SKIFF_MODEL_DIR: 'models already on disk (passed to the script as AZUREML_MODEL_DIR)',
+  AZUREML_MODEL_DIR: 'the same as SKIFF_MODEL_DIR',
+  SKIFF_MODELS: 'models to fetch: JSON [{"name","version","url","digest"}], at most 1000',
+  SKIFF_MODELS_FILE: 'the same list in a file',
+  SKIFF_WORK_DIR: 'where fetched artifacts are unpacked; default a new temporary directory',
+  SKIFF_HOST: 'listen address; default 127.0.0.1',
+  SKIFF_PORT: 'listen port (0: the kernel chooses); default 5001',
+  SKIFF_MAX_CONCURRENT_REQUESTS: 'requests at once, 1-1000 (more → 503); default 1',
+  SKIFF_WORKERS: 'entry-script workers (0: one per concurrent request); default 0',
+  SKIFF_SCORING_TIMEOUT_MS: 'a longer run() → 504; also the drain limit on SIGTERM; default 60000',
+  SKIFF_MAX_BODY_BYTES: `request body limit (may only be lowered); default ${DEFAULT_MAX_BODY_BYTES}`,
+  SKIFF_DATA_COLLECTION_DIR: 'record inputs and outputs under this directory; default off',
+  SKIFF_SERVICE_ID: 'on every log line, metric and record; default local',
+  SKIFF_REPLICA_ID: 'on every log line, metric and record; default the host name',
+  SKIFF_PYTHON: 'Python interpreter; default python3',
+  SKIFF_LOG_LEVEL: 'fatal, error, warn, info, debug or trace; default info',
+};
+
+/** The --help text: usage and every variable with its meaning and default. */
+export function scoringServerHelp(): string {
+  const width = Math.max(...Object.keys(VARIABLE_HELP).map((name) => name.length));
+  return [
+    'Usage: skiff-scoring-server [--help]',
+    '',
+    "One replica of a web service: runs the entry script's init() and serves /score, /swagger.json",
+    'and /metrics (apps/scoring-server/README.md). Configured by the environment:',
+    '',
+    ...Object.entries(VARIABLE_HELP).map(([name, help]) => `  ${name.padEnd(width)}  ${help}`),
+    '',
+    'Exit codes: 0 stopped by SIGTERM/SIGINT, 1 could not start, 2 bad configuration.',
+    '',
+  ].join('\n');
+}
+
 /**
  * Reads the configuration from `env` (and `SKIFF_MODELS_FILE` when set). Relative paths are
  * resolved against `cwd`. Throws {@link ConfigError} naming the first offending variable.

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { prepareReplicaFiles, type ReplicaFiles } from './artifacts/replica-files.js';
-import { ConfigError, parseConfig, type ScoringServerConfig } from './config.js';
+import { ConfigError, parseConfig, scoringServerHelp, type ScoringServerConfig } from './config.js';
 import { createFileCollector, DISABLED_COLLECTOR } from './data-collection.js';
 import { createScoringHttpServer, type ScoringHttpServer } from './http/server.js';
 import { ConcurrencyLimiter } from './limiter.js';
@@ -18,7 +18,29 @@ import { scriptEnvironment } from './script-env.js';
 export const ExitCode = { ok: 0, failed: 1, config: 2 } as const;
 
 /** Runs a replica until SIGTERM/SIGINT; resolves with the process exit code. */
-export async function main(env: NodeJS.ProcessEnv): Promise<number> {
+export async function main(
+  env: NodeJS.ProcessEnv,
+  argv: readonly string[] = process.argv.slice(2),
+): Promise<number> {
+  // A reader that closes the pipe (`skiff-scoring-server --help | head -1`) ends the output
+  // quietly with exit 0, not with an EPIPE stack trace; a closed stderr only loses diagnostics.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(ExitCode.ok);
+    throw error;
+  });
+  process.stderr.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(scoringServerHelp());
+    return ExitCode.ok;
+  }
+  if (argv.length > 0) {
+    process.stderr.write(
+      `skiff-scoring-server: unknown argument '${argv[0] ?? ''}': configuration comes from the environment (skiff-scoring-server --help lists every variable)\n`,
+    );
+    return ExitCode.config;
+  }
   let config: ScoringServerConfig;
   try {
     config = parseConfig(env);
