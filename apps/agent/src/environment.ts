@@ -1,6 +1,6 @@
 import { SkiffError } from '@skiff/errors';
-import { parseEnvironmentHash, type EnvironmentDefinition } from '@skiff/hashing';
-import type { Environment, GetDeploymentResponse } from '@skiff/proto';
+import { environmentDefinitionOf, parseEnvironmentHash } from '@skiff/hashing';
+import type { GetDeploymentResponse } from '@skiff/proto';
 import type { JobProgress } from '@skiff/queue';
 import {
   describeEnvironmentImageEvent,
@@ -125,24 +125,4 @@ function jobError(error: unknown): Error {
     return new UnrecoverableError(message);
   }
   return error instanceof Error ? error : new Error(String(error));
-}
-
-/**
- * The environment definition the control plane hashed (`apps/control-plane` normalizeSpec):
- * the same fields in the same way, so the resolver's check that the hash is this
- * environment's holds, and a build builds what the hash names.
- */
-export function environmentDefinitionOf(env: Environment | undefined): EnvironmentDefinition {
-  return {
-    baseImage: env?.docker?.baseImage ?? '',
-    ...(env?.docker?.baseImageRegistry?.address
-      ? { baseImageRegistry: env.docker.baseImageRegistry.address }
-      : {}),
-    ...(env?.docker?.baseDockerfile ? { baseDockerfile: env.docker.baseDockerfile } : {}),
-    ...(env?.extraDockerfileSteps ? { extraDockerfileSteps: env.extraDockerfileSteps } : {}),
-    ...(env?.python?.condaDependencies ? { condaDependencies: env.python.condaDependencies } : {}),
-    ...(env?.pipRequirements ? { pipRequirements: env.pipRequirements } : {}),
-    enableGpu: env?.enableGpu ?? false,
-    ...(env?.cudaVersion ? { cudaVersion: env.cudaVersion } : {}),
-  };
 }

@@ -14,6 +14,7 @@ export {
   type EnvironmentHash,
   type NormalizedEnvironment,
 } from './environment-hash.js';
+export { environmentDefinitionOf } from './api-environment.js';
 export { canonicalJson, type CanonicalValue } from './canonical-json.js';
 export { normalizeCondaYaml } from './conda.js';
 export { normalizePackageName, normalizePipRequirements, normalizeRequirementLine } from './pip.js';

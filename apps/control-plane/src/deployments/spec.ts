@@ -6,7 +6,7 @@ import {
   type DeploymentConfig as V1DeploymentConfig,
 } from '@skiff/config';
 import { InvalidArgumentError } from '@skiff/errors';
-import { environmentHash } from '@skiff/hashing';
+import { environmentDefinitionOf, environmentHash } from '@skiff/hashing';
 import {
   ComputeType,
   WebserviceSpec,
@@ -241,19 +241,7 @@ export function normalizeSpec(
     );
   }
   const deployment = checked.config;
-  const env = inference.environment;
-  const hash = environmentHash({
-    baseImage: env?.docker?.baseImage ?? '',
-    ...(env?.docker?.baseImageRegistry?.address
-      ? { baseImageRegistry: env.docker.baseImageRegistry.address }
-      : {}),
-    ...(env?.docker?.baseDockerfile ? { baseDockerfile: env.docker.baseDockerfile } : {}),
-    ...(env?.extraDockerfileSteps ? { extraDockerfileSteps: env.extraDockerfileSteps } : {}),
-    ...(env?.python?.condaDependencies ? { condaDependencies: env.python.condaDependencies } : {}),
-    ...(env?.pipRequirements ? { pipRequirements: env.pipRequirements } : {}),
-    enableGpu: env?.enableGpu ?? false,
-    ...(env?.cudaVersion ? { cudaVersion: env.cudaVersion } : {}),
-  });
+  const hash = environmentHash(environmentDefinitionOf(inference.environment));
   const normalized: WebserviceSpec = {
     compute: spec?.compute ?? '',
     models: spec?.models ?? [],
