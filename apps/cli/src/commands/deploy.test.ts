@@ -594,4 +594,74 @@ describe('skiff model and skiff service against a control plane process', () => 
     const shown = JSON.parse((await skiff(['service', 'show', '-n', 'svc-int', '-o', 'json'])).out);
     expect(shown.state).toBe('WEBSERVICE_STATE_TRANSITIONING');
   });
+
+  it('deploys YAML files to the computeTargetName they name when --ct is absent', async () => {
+    await writeFile(
+      join(project, 'inferenceconfig.yml'),
+      [
+        'entryScript: score.py',
+        'sourceDirectory: source',
+        'condaFile: myenv.yml',
+        'extraDockerfileSteps: docker-steps',
+        'baseImage: mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest',
+        '',
+      ].join('\n'),
+    );
+    await writeFile(
+      join(project, 'deploymentconfig.yml'),
+      [
+        'computeType: aks',
+        'computeTargetName: idle',
+        'autoScaler:',
+        '  autoscaleEnabled: yes',
+        '  maxReplicas: 6',
+        'livenessProbeRequirements:',
+        '  successThreshold: 2',
+        '',
+      ].join('\n'),
+    );
+    const yamlFiles = ['--ic', 'inferenceconfig.yml', '--dc', 'deploymentconfig.yml'];
+    const named = await skiff([
+      'model',
+      'deploy',
+      '-n',
+      'svc-yaml',
+      '-m',
+      'iris:1',
+      ...yamlFiles,
+      '--no-wait',
+    ]);
+    expect(named.err).toBe('');
+    expect(named.code).toBe(0);
+    expect(named.out).toMatch(/^Deploying svc-yaml \(generation 1\) on idle: operation \S+$/m);
+    const shown = JSON.parse(
+      (await skiff(['service', 'show', '-n', 'svc-yaml', '-o', 'json'])).out,
+    );
+    expect(shown.spec).toMatchObject({
+      compute: 'idle',
+      deploymentConfig: {
+        autoScaler: { autoscaleEnabled: true, maxReplicas: 6 },
+        livenessProbeRequirements: { successThreshold: 2 },
+      },
+    });
+    // The same files as JSON give the same environment.
+    const json = JSON.parse((await skiff(['service', 'show', '-n', 'svc-a', '-o', 'json'])).out);
+    expect(shown.spec.inferenceConfig.environment).toEqual(json.spec.inferenceConfig.environment);
+
+    // --ct wins over computeTargetName.
+    const overridden = await skiff([
+      'model',
+      'deploy',
+      '-n',
+      'svc-yaml2',
+      '-m',
+      'iris:1',
+      ...yamlFiles,
+      '--ct',
+      'local',
+      '--no-wait',
+    ]);
+    expect(overridden.code, overridden.err).toBe(0);
+    expect(overridden.out).toMatch(/^Deploying svc-yaml2 \(generation 1\) on local: /m);
+  });
 });

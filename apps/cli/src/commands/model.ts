@@ -2,12 +2,13 @@ import { resolve } from 'node:path';
 import { Model, type ModelRef } from '@skiff/proto';
 import type { Command } from 'commander';
 import {
+  reportFailure,
   runOnline,
   UsageError,
   withConnectionOptions,
   type ConnectionFlags,
 } from '../connection/session.js';
-import { startDeployment } from '../deploy/start.js';
+import { prepareDeployment, startDeployment, type PreparedDeployment } from '../deploy/start.js';
 import { waitForDeployment } from '../deploy/wait.js';
 import { ExitCode, type CliIo } from '../io.js';
 import {
@@ -78,15 +79,23 @@ export interface DeployOptions extends ConnectionFlags {
 }
 
 async function deploy(io: CliIo, options: DeployOptions): Promise<number> {
-  return runOnline(io, options, { workspace: true }, async (session) => {
-    const generation = await startDeployment(session, {
+  // Files and compute target first, offline: a broken file is reported even when the control
+  // plane is unreachable.
+  let prepared: PreparedDeployment;
+  try {
+    prepared = await prepareDeployment(io, {
       name: options.name,
       models: (options.model ?? []).map(parseModelRef),
       ic: options.ic ?? '',
       dc: options.dc ?? '',
-      compute: options.ct ?? '',
+      compute: options.ct,
       overwrite: options.overwrite ?? false,
     });
+  } catch (error) {
+    return reportFailure(io, error);
+  }
+  return runOnline(io, options, { workspace: true }, async (session) => {
+    const generation = await startDeployment(session, prepared);
     if (!options.wait) {
       const flags = session.resumeFlags ? ` ${session.resumeFlags}` : '';
       io.out(
@@ -236,13 +245,16 @@ export function registerModelCommands(program: Command, invocation: Invocation):
       )
       .requiredOption(
         '--ic <file>',
-        'inference configuration: inferenceconfig.json, either v1 shape',
+        'inference configuration (.json, .yml or .yaml), either v1 shape',
       )
       .requiredOption(
         '--dc <file>',
-        'deployment configuration: deploymentconfig.json, aks or local',
+        'deployment configuration (.json, .yml or .yaml), aks or local',
       )
-      .requiredOption('--ct <name>', 'compute target to deploy to')
+      .option(
+        '--ct <name>',
+        "compute target to deploy to (default: the deployment configuration's computeTargetName)",
+      )
       .option('--overwrite', 'replace an existing service of the same name')
       .option('--no-wait', 'return once the deployment is queued')
       .addHelpText(
