@@ -12,7 +12,7 @@ import type { TrustReport } from './trust-store.js';
 
 /** Which certificates a TLS check trusts and which issuers it expects. */
 export interface TlsTrust {
-  /** PEM roots for `trust: public` hosts (default: Node's bundled roots plus --ca-file). */
+  /** PEM roots for `trust: public` hosts (the `--trust` roots plus --ca-file, see trust-store.ts). */
   readonly publicRoots: readonly string[];
   /** PEM roots for `trust: cluster` hosts (the cluster CA plus --ca-file); empty: unverified. */
   readonly clusterRoots: readonly string[];
