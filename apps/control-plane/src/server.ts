@@ -17,6 +17,7 @@ import {
   AgentServiceService,
   ComputeServiceService,
   descriptorSetPath,
+  EnvironmentServiceService,
   ModelServiceService,
   RoutingServiceService,
   SnapshotServiceService,
@@ -28,6 +29,7 @@ import { collectDefaultMetrics, type Registry } from 'prom-client';
 import { METHOD_PERMISSIONS, PUBLIC_METHODS } from './permissions.js';
 import { agentService } from './services/agents.js';
 import { computeService } from './services/computes.js';
+import { environmentService } from './services/environments.js';
 import type { ServiceDeps } from './services/deps.js';
 import { modelService } from './services/models.js';
 import { snapshotService } from './services/snapshots.js';
@@ -88,6 +90,10 @@ export async function startServer(
   server.addService(
     ModelServiceService,
     modelService(deps) as unknown as UntypedServiceImplementation,
+  );
+  server.addService(
+    EnvironmentServiceService,
+    environmentService(deps) as unknown as UntypedServiceImplementation,
   );
   server.addService(
     SnapshotServiceService,

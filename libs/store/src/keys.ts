@@ -10,6 +10,10 @@ export const keys = {
   models: (ws: string) => `ws:${ws}:models`,
   modelVersions: (ws: string) => `ws:${ws}:model-versions`,
   snapshots: (ws: string) => `ws:${ws}:snapshots`,
+  /** Registered environment versions, field `<name>@<version>`. */
+  environments: (ws: string) => `ws:${ws}:environments`,
+  /** Per environment name: its latest version. */
+  environmentVersions: (ws: string) => `ws:${ws}:environment-versions`,
   services: (ws: string) => `ws:${ws}:services`,
   /** Per service name: the last generation of a purged service (never deleted). */
   serviceGenerations: (ws: string) => `ws:${ws}:service-generations`,

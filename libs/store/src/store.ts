@@ -7,6 +7,7 @@ import { ChangeFeed } from './change-feed.js';
 import { ComputeStore } from './computes.js';
 import { ConnectivityStore } from './connectivity.js';
 import { QueueEventCursors } from './cursors.js';
+import { EnvironmentStore } from './environments.js';
 import { DeploymentEventLog } from './events.js';
 import { ServiceLogStore } from './logs.js';
 import { connectRedis, guarded, waitUntilReady, type RedisConnectionOptions } from './redis.js';
@@ -22,6 +23,7 @@ export class Store {
   readonly connectivity: ConnectivityStore;
   readonly models: ModelStore;
   readonly snapshots: SnapshotStore;
+  readonly environments: EnvironmentStore;
   readonly services: ServiceStore;
   readonly events: DeploymentEventLog;
   readonly logs: ServiceLogStore;
@@ -42,6 +44,7 @@ export class Store {
     this.connectivity = new ConnectivityStore(redis);
     this.models = new ModelStore(redis);
     this.snapshots = new SnapshotStore(redis);
+    this.environments = new EnvironmentStore(redis);
     this.services = new ServiceStore(redis);
     this.events = new DeploymentEventLog(redis);
     this.logs = new ServiceLogStore(redis);

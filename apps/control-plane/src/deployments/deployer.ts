@@ -9,6 +9,7 @@ import { WebserviceSpec, type ModelRef } from '@skiff/proto';
 import { UNCHANGED, type ServiceRecord, type Store } from '@skiff/store';
 import type { ComputeQueues } from './compute-queues.js';
 import { recordEvent } from './events.js';
+import { resolveEnvironmentReference } from './environment-reference.js';
 import { normalizeSpec, specHashOf } from './spec.js';
 
 /** At most this many models per deployment (SPEC §1). */
@@ -50,8 +51,13 @@ export class Deployer {
     const { store } = this;
     const { workspace, name } = request;
     const ws = await store.workspaces.require(workspace);
-    const normalized = normalizeSpec(request.spec, ws.defaultNamespace);
+    // A registered environment (-e) becomes the spec's environment before anything is hashed.
+    const resolved = await resolveEnvironmentReference(store, workspace, request.spec);
+    const normalized = normalizeSpec(resolved.spec, ws.defaultNamespace);
     const spec = normalized.spec;
+    if (resolved.reference && spec.inferenceConfig) {
+      spec.inferenceConfig.environmentReference = resolved.reference;
+    }
     const compute = spec.compute;
     if (compute === '') {
       throw new InvalidArgumentError(
