@@ -2,6 +2,7 @@ import { registerConfigCommands } from './commands/config.js';
 import { registerDoctorCommands } from './commands/doctor.js';
 import { registerComputeCommands } from './commands/compute.js';
 import { registerEnvCommands } from './commands/env.js';
+import { registerEnvironmentCommands } from './commands/environment.js';
 import { registerLoginCommand } from './commands/login.js';
 import { registerModelCommands } from './commands/model.js';
 import { registerServiceCommands } from './commands/service.js';
@@ -44,6 +45,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   registerWorkspaceCommands(program, invocation);
   registerComputeCommands(program, invocation);
   registerModelCommands(program, invocation);
+  registerEnvironmentCommands(program, invocation);
   registerServiceCommands(program, invocation);
   registerUpCommands(program, invocation);
   // Every subcommand group gets the same output routing and exit handling as the root.

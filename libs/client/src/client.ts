@@ -8,6 +8,7 @@ import {
 import {
   AgentServiceClient,
   ComputeServiceClient,
+  EnvironmentServiceClient,
   ModelServiceClient,
   RoutingServiceClient,
   SnapshotServiceClient,
@@ -16,6 +17,7 @@ import {
 } from '@skiff/proto';
 import { AgentApi } from './agents.js';
 import { ComputeApi } from './computes.js';
+import { EnvironmentApi } from './environments.js';
 import { SkiffApiError } from './errors.js';
 import { ModelApi } from './models.js';
 import { RoutingApi } from './routing.js';
@@ -68,6 +70,8 @@ export class SkiffClient {
   readonly computes: ComputeApi;
   /** ModelService: registered models, including uploads from a path. */
   readonly models: ModelApi;
+  /** EnvironmentService: registered environment definitions. */
+  readonly environments: EnvironmentApi;
   /** SnapshotService: source snapshots, including uploads from a zip file. */
   readonly snapshots: SnapshotApi;
   /** WebserviceService: deploy, update, watch, logs, keys, tokens. */
@@ -89,6 +93,10 @@ export class SkiffClient {
     this.workspaces = new WorkspaceApi(rpc, new WorkspaceServiceClient(endpoint, insecure, shared));
     this.computes = new ComputeApi(rpc, new ComputeServiceClient(endpoint, insecure, shared));
     this.models = new ModelApi(rpc, new ModelServiceClient(endpoint, insecure, shared));
+    this.environments = new EnvironmentApi(
+      rpc,
+      new EnvironmentServiceClient(endpoint, insecure, shared),
+    );
     this.snapshots = new SnapshotApi(rpc, new SnapshotServiceClient(endpoint, insecure, shared));
     this.webservices = new WebserviceApi(
       rpc,

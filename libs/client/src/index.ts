@@ -8,6 +8,7 @@ export { WorkspaceApi } from './workspaces.js';
 export { ComputeApi } from './computes.js';
 export { ModelApi, type ModelRegistration, type RegisterModelOptions } from './models.js';
 export { type DownloadedModel, type DownloadModelOptions } from './model-download.js';
+export { EnvironmentApi } from './environments.js';
 export { SnapshotApi, type UploadSnapshotOptions } from './snapshots.js';
 export { WebserviceApi } from './webservices.js';
 export { AgentApi } from './agents.js';

@@ -23,6 +23,7 @@ import {
   type OutputFormat,
 } from '../output.js';
 import { action, type Invocation } from '../program.js';
+import { parseEnvironmentRef } from './environment.js';
 import { registerModelFileCommands } from './model-files.js';
 
 /** Parses `-m NAME[:VERSION]` (no version: the latest, as the API's version 0 means). */
@@ -75,6 +76,8 @@ export interface DeployOptions extends ConnectionFlags {
   readonly dc?: string;
   readonly ct?: string;
   readonly overwrite?: boolean;
+  /** `-e NAME[:VERSION]`: a registered environment. */
+  readonly environment?: string;
   readonly wait: boolean;
 }
 
@@ -91,6 +94,15 @@ async function deploy(io: CliIo, options: DeployOptions): Promise<number> {
       compute: options.ct,
       overwrite: options.overwrite ?? false,
     });
+    if (options.environment !== undefined) {
+      // A registered environment instead of an inline one: the control plane resolves it.
+      const { inference } = prepared;
+      const environmentReference = parseEnvironmentRef(options.environment);
+      prepared = {
+        ...prepared,
+        inference: { ...inference, config: { ...inference.config, environmentReference } },
+      };
+    }
   } catch (error) {
     return reportFailure(io, error);
   }
@@ -254,6 +266,10 @@ export function registerModelCommands(program: Command, invocation: Invocation):
       .option(
         '--ct <name>',
         "compute target to deploy to (default: the deployment configuration's computeTargetName)",
+      )
+      .option(
+        '-e, --environment <name[:version]>',
+        "registered environment to use instead of the inference configuration's (skiff environment register)",
       )
       .option('--overwrite', 'replace an existing service of the same name')
       .option('--no-wait', 'return once the deployment is queued')

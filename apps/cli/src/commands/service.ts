@@ -6,6 +6,8 @@ import {
   Webservice,
   authModeToJSON,
   webserviceStateToJSON,
+  type EnvironmentReference,
+  type InferenceConfig,
   type WebserviceSpec,
 } from '@skiff/proto';
 import { Option, type Command } from 'commander';
@@ -37,6 +39,7 @@ import {
   type OutputFormat,
 } from '../output.js';
 import { action, type Invocation } from '../program.js';
+import { parseEnvironmentRef } from './environment.js';
 import { parseModelRef } from './model.js';
 import { registerServiceRunCommand } from './service-run.js';
 
@@ -90,10 +93,20 @@ function printService(io: CliIo, ws: Webservice | undefined, format: OutputForma
 
 type Named = ConnectionFlags & { name: string };
 
+/** An inference configuration that changes nothing but what an update mask names. */
+const emptyInference: InferenceConfig = {
+  entryScript: '',
+  runtime: '',
+  sourceDirectory: '',
+  description: '',
+};
+
 interface UpdateOptions extends Named {
   readonly model?: string[];
   readonly ic?: string;
   readonly dc?: string;
+  /** `-e NAME[:VERSION]`: a registered environment. */
+  readonly environment?: string;
   readonly wait: boolean;
 }
 
@@ -101,10 +114,18 @@ async function update(io: CliIo, options: UpdateOptions): Promise<number> {
   // The files are read and checked before the control plane is contacted, so a broken file is
   // what the user hears about, not an unreachable endpoint.
   let inference: LoadedInferenceConfig | undefined;
+  let environmentReference: EnvironmentReference | undefined;
   try {
-    if (options.model === undefined && options.ic === undefined && options.dc === undefined) {
-      throw new UsageError('service update: give -m, --ic and/or --dc');
+    if (
+      options.model === undefined &&
+      options.ic === undefined &&
+      options.dc === undefined &&
+      options.environment === undefined
+    ) {
+      throw new UsageError('service update: give -m, --ic, --dc and/or -e');
     }
+    if (options.environment !== undefined)
+      environmentReference = parseEnvironmentRef(options.environment);
     if (options.ic !== undefined) inference = await loadInferenceConfig(io, options.ic);
     if (options.dc !== undefined) {
       await loadDeploymentConfig(io, options.dc, inference?.enableGpu ?? false);
@@ -126,6 +147,12 @@ async function update(io: CliIo, options: UpdateOptions): Promise<number> {
       spec.inferenceConfig = inference.config;
       spec.snapshotDigest = await ensureSnapshot(client, workspace, io, inference);
       mask.push('inference_config', 'snapshot_digest');
+    }
+    if (environmentReference) {
+      // With --ic the new configuration carries it; alone, it replaces the environment.
+      spec.inferenceConfig = { ...(spec.inferenceConfig ?? emptyInference), environmentReference };
+      if (!inference)
+        mask.push('inference_config.environment_reference', 'inference_config.environment');
     }
     if (options.dc !== undefined) {
       // GPU defaults of a deployment config follow the service's environment.
@@ -277,6 +304,7 @@ export function registerServiceCommands(program: Command, invocation: Invocation
       .option('-m, --model <name:version>', 'the models to serve from now on (repeatable)', collect)
       .option('--ic <file>', 'new inference configuration (.json, .yml or .yaml)')
       .option('--dc <file>', 'new deployment configuration (.json, .yml or .yaml)')
+      .option('-e, --environment <name[:version]>', 'a registered environment from now on')
       .option('--no-wait', 'return once the update is queued')
       .addHelpText(
         'after',
