@@ -1,10 +1,16 @@
 /**
  * Test-only helpers: a real Redis per run with per-test isolation, a grpc-js server on port 0,
- * free loopback ports, a Kubernetes API fake with simulated kubelets. Never imported by
- * production code.
+ * free loopback ports, a Kubernetes API fake with simulated kubelets, a container registry
+ * (Debian's docker-registry). Never imported by production code.
  */
 export { freePort } from './ports.js';
 export { followJsonLog, type JsonLog, type JsonLogLine } from './json-log.js';
+export {
+  findDockerRegistry,
+  startTestRegistry,
+  type TestRegistry,
+  type TestRegistryAuth,
+} from './registry/registry.js';
 export {
   provideTestRedis,
   startRedisServer,

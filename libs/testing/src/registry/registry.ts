@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { freePort } from '@skiff/testing';
+import { freePort } from '../ports.js';
 import { htpasswdLine } from './bcrypt.js';
 
 /** How the registry authenticates clients. */

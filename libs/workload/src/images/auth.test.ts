@@ -2,12 +2,12 @@
 // tokens from the loopback token server), and ACR's token exchange against the same token
 // server's stand-in endpoints. Nothing here creates an @azure/identity credential.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestRegistry, type TestRegistry } from '@skiff/testing';
 import type { EntraTokenCredential } from './auth/credentials.js';
 import { copyImage } from './copy.js';
 import { RegistryError } from './errors.js';
 import { RegistryClient, type RegistryClientOptions } from './registry-client.js';
 import type { RegistryEndpoint } from './reference.js';
-import { startTestRegistry, type TestRegistry } from './test-support/registry.js';
 import { createTestImage, pushTestImage } from './test-support/test-image.js';
 import { startTokenServer, type TokenServer } from './test-support/token-server.js';
 

@@ -1,11 +1,11 @@
 // Copying images between two real docker-registry processes on loopback (and between two
 // repositories of one registry, where blobs are mounted instead of moved).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestRegistry, type TestRegistry } from '@skiff/testing';
 import { copyImage } from './copy.js';
 import { RegistryError } from './errors.js';
 import { DOCKER_MANIFEST, OCI_INDEX } from './media-types.js';
 import { RegistryClient } from './registry-client.js';
-import { startTestRegistry, type TestRegistry } from './test-support/registry.js';
 import { createTestImage, createTestIndex, pushTestImage } from './test-support/test-image.js';
 
 let global: TestRegistry;

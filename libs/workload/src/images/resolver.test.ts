@@ -3,6 +3,7 @@
 import { InvalidArgumentError } from '@skiff/errors';
 import { environmentHash, environmentImageTag, type EnvironmentDefinition } from '@skiff/hashing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestRegistry, type TestRegistry } from '@skiff/testing';
 import { ImageBuildError, RegistryError } from './errors.js';
 import { RegistryClient } from './registry-client.js';
 import {
@@ -11,7 +12,6 @@ import {
   type EnvironmentImageEvent,
   type EnvironmentImageResolverOptions,
 } from './resolver.js';
-import { startTestRegistry, type TestRegistry } from './test-support/registry.js';
 import { standInImageBuilder, type StandInImageBuilder } from './test-support/stand-in-builder.js';
 import { createTestImage, pushTestImage } from './test-support/test-image.js';
 

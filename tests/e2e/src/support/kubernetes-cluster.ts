@@ -1,16 +1,13 @@
 // What a Kubernetes cluster gives the agent, on loopback: the API fake of @skiff/testing whose
 // kubelet runs replica pods as real scoring-server processes (node directories standing in for
-// hostPath volumes), BuildKit Job pods that push an image like `buildctl … push=true` would,
-// and Debian's docker-registry as the workspace and global registries.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { accessSync, constants } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+// hostPath volumes), and BuildKit Job pods that push an image like `buildctl … push=true` would
+// (to the docker-registry instances of @skiff/testing's startTestRegistry).
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import {
-  freePort,
   processPodRunner,
   type ContainerLaunch,
   type ContainerProcess,
@@ -18,90 +15,6 @@ import {
   type PodRunner,
 } from '@skiff/testing';
 import { repoRoot } from './processes.js';
-
-/** A running registry. */
-export interface LoopbackRegistry {
-  /** `127.0.0.1:<port>`. */
-  readonly registry: string;
-  readonly origin: string;
-  output(): string;
-  stop(): Promise<void>;
-}
-
-function dockerRegistryBinary(): string {
-  const explicit = process.env['SKIFF_DOCKER_REGISTRY'];
-  const candidates = explicit
-    ? [explicit]
-    : (process.env['PATH'] ?? '')
-        .split(delimiter)
-        .filter(Boolean)
-        .map((dir) => join(dir, 'docker-registry'));
-  for (const candidate of candidates) {
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // next
-    }
-  }
-  throw new Error(
-    "The Kubernetes e2e test needs Debian's docker-registry (distribution 2.8) as its workspace and global registries: install it with `sudo apt-get install docker-registry` (.ci/run does), or point SKIFF_DOCKER_REGISTRY at a distribution `registry` binary.",
-  );
-}
-
-/** Starts docker-registry on a free loopback port with storage in a temporary directory. */
-export async function startLoopbackRegistry(): Promise<LoopbackRegistry> {
-  const binary = dockerRegistryBinary();
-  const dir = await mkdtemp(join(tmpdir(), 'skiff-e2e-registry-'));
-  const registry = `127.0.0.1:${await freePort()}`;
-  const config = join(dir, 'config.yml');
-  await writeFile(
-    config,
-    [
-      'version: 0.1',
-      'log:',
-      '  level: warn',
-      '  accesslog:',
-      '    disabled: true',
-      'storage:',
-      '  filesystem:',
-      `    rootdirectory: ${JSON.stringify(join(dir, 'data'))}`,
-      'http:',
-      `  addr: ${registry}`,
-      `  secret: ${randomBytes(16).toString('hex')}`,
-      '',
-    ].join('\n'),
-  );
-  const child: ChildProcess = spawn(binary, ['serve', config], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const origin = `http://${registry}`;
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      await exited;
-    }
-    await rm(dir, { recursive: true, force: true });
-  };
-  const until = Date.now() + 15_000;
-  for (;;) {
-    const answered = await fetch(`${origin}/v2/`, { signal: AbortSignal.timeout(1_000) }).then(
-      (response) => response.status === 200,
-      () => false,
-    );
-    if (answered) break;
-    if (child.exitCode !== null || Date.now() > until) {
-      await stop();
-      throw new Error(`docker-registry did not answer on ${origin}:\n${output}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return { registry, origin, output: () => output, stop };
-}
 
 const sha256 = (bytes: Buffer) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 

@@ -3,13 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SkiffClient } from '@skiff/client';
 import { ComputeKind } from '@skiff/proto';
-import { startKubernetesFake, type IsolatedRedis, type KubernetesFake } from '@skiff/testing';
 import {
-  clusterPodRunner,
-  prepareNode,
-  startLoopbackRegistry,
-  type LoopbackRegistry,
-} from './kubernetes-cluster.js';
+  startKubernetesFake,
+  startTestRegistry,
+  type IsolatedRedis,
+  type KubernetesFake,
+  type TestRegistry,
+} from '@skiff/testing';
+import { clusterPodRunner, prepareNode } from './kubernetes-cluster.js';
 import { createCredentials, runCli, startControlPlane, type CliResult } from './control-plane.js';
 import { bin, loopbackAddress, startApp, type AppProcess } from './processes.js';
 
@@ -30,8 +31,8 @@ export interface KubernetesPlatform {
   readonly workspace: string;
   readonly admin: SkiffClient;
   readonly fake: KubernetesFake;
-  readonly workspaceRegistry: LoopbackRegistry;
-  readonly globalRegistry: LoopbackRegistry;
+  readonly workspaceRegistry: TestRegistry;
+  readonly globalRegistry: TestRegistry;
   /** `registry/repository:tag` of every build the BuildKit Job pods pushed. */
   readonly builds: readonly string[];
   /** Starts a `skiff-agent` with SKIFF_RUNTIME=kubernetes for `node` (its own cache). */
@@ -61,8 +62,8 @@ export async function startKubernetesPlatform(
   };
   try {
     const [workspaceRegistry, globalRegistry] = await Promise.all([
-      startLoopbackRegistry(),
-      startLoopbackRegistry(),
+      startTestRegistry(),
+      startTestRegistry(),
     ]);
     cleanups.push(workspaceRegistry.stop, globalRegistry.stop);
     const fake = await startKubernetesFake({
