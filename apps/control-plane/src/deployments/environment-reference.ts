@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { defaultBaseImage } from '@skiff/config';
 import { InvalidArgumentError, NotFoundError } from '@skiff/errors';
 import { canonicalJson, EnvironmentDefinitionError, type CanonicalValue } from '@skiff/hashing';
 import {
@@ -79,11 +80,14 @@ export function contentDigestOf(definition: Environment): string {
   return `sha256:${createHash('sha256').update(json, 'utf8').digest('hex')}`;
 }
 
-/** Whether an inline environment says nothing (what a config file without one produces). */
+/**
+ * Whether an inline environment says nothing: what a configuration file without one produces
+ * (clients may fill in the default base image, as libs/config does).
+ */
 function isEmpty(env: Environment): boolean {
   const { docker, python } = env;
   return (
-    !docker?.baseImage &&
+    (!docker?.baseImage || docker.baseImage === defaultBaseImage(env.enableGpu)) &&
     !docker?.baseDockerfile &&
     !docker?.baseImageRegistry?.address &&
     (docker?.arguments.length ?? 0) === 0 &&
