@@ -16,6 +16,7 @@ describe('router configuration', () => {
       listen: { host: '127.0.0.1', port: 8080 },
       logLevel: 'info',
       drainTimeoutMs: 30_000,
+      startupWaitMs: 10_000,
       loadReportMs: 500,
     });
     expect(config.tls).toBeUndefined();

@@ -86,6 +86,10 @@ export const ROUTER_VARIABLES = {
     schema: integer('SKIFF_ROUTER_DRAIN_TIMEOUT_MS', 0, 3_600_000).default(30_000),
     help: 'on SIGTERM/SIGINT, how long requests in flight may take to finish; default 30000',
   },
+  SKIFF_ROUTER_STARTUP_WAIT_MS: {
+    schema: integer('SKIFF_ROUTER_STARTUP_WAIT_MS', 0, 600_000).default(10_000),
+    help: 'a request that arrives before the first routing table waits this long for it (then 503); default 10000',
+  },
   SKIFF_ROUTER_AUTH_FAILURE_LIMIT: {
     schema: integer('SKIFF_ROUTER_AUTH_FAILURE_LIMIT', 1, 1_000_000).default(20),
     help: 'auth failures one client address may have per window before it gets 429; default 20',
@@ -143,6 +147,8 @@ export interface RouterConfig {
   readonly idleTimeoutMs: number;
   readonly keepAliveTimeoutMs: number;
   readonly drainTimeoutMs: number;
+  /** How long a request that arrives before the first routing table waits for one. */
+  readonly startupWaitMs: number;
   readonly authFailureLimit: number;
   readonly authFailureWindowMs: number;
   readonly loadReportMs: number;
@@ -231,6 +237,7 @@ export function parseRouterConfig(
     idleTimeoutMs: e.SKIFF_ROUTER_IDLE_TIMEOUT_MS,
     keepAliveTimeoutMs: e.SKIFF_ROUTER_KEEPALIVE_TIMEOUT_MS,
     drainTimeoutMs: e.SKIFF_ROUTER_DRAIN_TIMEOUT_MS,
+    startupWaitMs: e.SKIFF_ROUTER_STARTUP_WAIT_MS,
     authFailureLimit: e.SKIFF_ROUTER_AUTH_FAILURE_LIMIT,
     authFailureWindowMs: e.SKIFF_ROUTER_AUTH_FAILURE_WINDOW_MS,
     loadReportMs: e.SKIFF_ROUTER_LOAD_REPORT_MS,

@@ -14,6 +14,8 @@ import type { RouteTable } from './table.js';
 /** What the handler needs from the rest of the router. */
 export interface RequestHandlerDeps {
   readonly table: () => RouteTable | undefined;
+  /** The table, waiting a bounded time for the first one (see RoutingTableSource.tableWithin). */
+  readonly firstTable: () => Promise<RouteTable | undefined>;
   readonly pools: ReplicaPools;
   readonly authenticator: ServiceAuthenticator;
   readonly proxy: ScoringProxy;
@@ -114,7 +116,7 @@ async function score(
   const started = performance.now();
   const clientAddress = req.socket.remoteAddress ?? 'unknown';
   const method = req.method ?? 'GET';
-  const table = deps.table();
+  const table = deps.table() ?? (await deps.firstTable());
   const endpoint = table?.services.get(call.name);
   const pool = deps.pools.get(call.name);
   const serviceLabel = endpoint ? call.name : UNKNOWN_SERVICE;

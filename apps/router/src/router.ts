@@ -77,6 +77,7 @@ export async function startRouter(
   const inFlight = new Set<Promise<void>>();
   const handle = createRequestHandler({
     table: () => table.current,
+    firstTable: () => table.tableWithin(config.startupWaitMs),
     pools,
     authenticator,
     proxy,

@@ -57,6 +57,19 @@ describe('routing table', () => {
     expect(cp.authorizations[0]).toBe('Bearer skf_router_test');
   });
 
+  it('holds a request that arrives before the first table until the table comes (a restart fails nothing)', async () => {
+    router = await startTestRouter(cp.address, { startupWaitMs: 30_000 });
+    await eventually('a watch stream', () => cp.openWatches() === 1);
+    const early = score(router.url, 'iris');
+    // The request is waiting, not refused: it is answered once the table arrives.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const a = await replicaNamed('a');
+    cp.publish(table(1, [route({ service: 'iris', replicas: [replica(a.address)] })]));
+    const answer = await early;
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toMatchObject({ replica: 'a' });
+  });
+
   it('answers 404 with a JSON body for unknown and deleted services', async () => {
     const a = await replicaNamed('a');
     cp.publish(table(1, [route({ service: 'iris', replicas: [replica(a.address)] })]));

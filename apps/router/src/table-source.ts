@@ -31,6 +31,27 @@ export class RoutingTableSource {
     return this.#current;
   }
 
+  /**
+   * The table in effect, waiting up to `timeoutMs` for the first one (a router that just
+   * started holds its first requests for a moment instead of refusing them); undefined when
+   * none arrived in time.
+   */
+  async tableWithin(timeoutMs: number): Promise<RouteTable | undefined> {
+    if (this.#current || timeoutMs <= 0) return this.#current;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#listeners.splice(this.#listeners.indexOf(listener), 1);
+        resolve(this.#current);
+      }, timeoutMs);
+      const listener = (table: RouteTable) => {
+        clearTimeout(timer);
+        this.#listeners.splice(this.#listeners.indexOf(listener), 1);
+        resolve(table);
+      };
+      this.#listeners.push(listener);
+    });
+  }
+
   /** Whether the table stream is open right now. */
   get connected(): boolean {
     return this.#connected;
@@ -55,7 +76,7 @@ export class RoutingTableSource {
   apply(table: RouteTable): boolean {
     if (this.#current && table.version <= this.#current.version) return false;
     this.#current = table;
-    for (const listener of this.#listeners) listener(table);
+    for (const listener of [...this.#listeners]) listener(table);
     return true;
   }
 

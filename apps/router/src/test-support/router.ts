@@ -28,6 +28,7 @@ export function testConfig(endpoint: string, overrides: Partial<RouterConfig> = 
     idleTimeoutMs: 30_000,
     keepAliveTimeoutMs: 5_000,
     drainTimeoutMs: 5_000,
+    startupWaitMs: 200,
     authFailureLimit: 1_000,
     authFailureWindowMs: 60_000,
     loadReportMs: 100,
