@@ -1,3 +1,4 @@
+import { readdirSync, readlinkSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +7,19 @@ import { ComputeKind } from '@skiff/proto';
 import type { IsolatedRedis } from '@skiff/testing';
 import { createCredentials, runCli, startControlPlane, type CliResult } from './control-plane.js';
 import { bin, loopbackAddress, startApp, waitFor, type AppProcess } from './processes.js';
+
+/** SIGKILLs every process whose working directory lies under `dir`. */
+function killProcessesUnder(dir: string): void {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cwd = readlinkSync(`/proc/${entry}/cwd`);
+      if (cwd === dir || cwd.startsWith(`${dir}/`)) process.kill(Number(entry), 'SIGKILL');
+    } catch {
+      // Gone meanwhile, or not ours to read.
+    }
+  }
+}
 
 /** A control plane process, a workspace with a local compute target, and its credentials. */
 export interface LocalPlatform {
@@ -94,6 +108,9 @@ export async function startLocalPlatform(redis: IsolatedRedis): Promise<LocalPla
     async stop() {
       admin.close();
       for (const process of started.reverse()) await process.kill();
+      // Replicas outlive their agent by design (the next agent adopts them): stop this
+      // platform's own, found by their working directory under its data directory.
+      killProcessesUnder(dataDir);
       await rm(dataDir, { recursive: true, force: true });
     },
   };
