@@ -51,10 +51,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   // Every subcommand group gets the same output routing and exit handling as the root.
   for (const command of program.commands) {
     command.exitOverride().configureOutput(program.configureOutput());
-    command.showHelpAfterError('(run with --help for usage)');
     for (const sub of command.commands) {
       sub.exitOverride().configureOutput(program.configureOutput());
-      sub.showHelpAfterError('(run with --help for usage)');
     }
   }
   try {

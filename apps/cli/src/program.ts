@@ -25,6 +25,9 @@ export function action<A extends unknown[]>(
   };
 }
 
+/** Appended to every usage error commander reports. */
+export const USAGE_HINT = '(run with --help for usage)';
+
 /** A commander program whose output and exits go through `io` instead of the process. */
 export function createProgram(invocation: Invocation): Command {
   const program = new Command('skiff');
@@ -32,10 +35,12 @@ export function createProgram(invocation: Invocation): Command {
     .description(
       'skiff: deploy Azure ML v1 entry scripts and config files as web services, on Kubernetes or one machine.',
     )
-    .showHelpAfterError('(run with --help for usage)')
     .configureOutput({
       writeOut: (text) => invocation.io.out(text),
       writeErr: (text) => invocation.io.err(text),
+      // One line per usage error, the hint on it: commander's showHelpAfterError would print
+      // the hint as a second line, which scripts reading stderr's first line lose.
+      outputError: (text, write) => write(`${text.trimEnd()} ${USAGE_HINT}\n`),
     })
     .exitOverride();
   return program;
