@@ -1,4 +1,9 @@
-import { DeploymentStep, deploymentStepToJSON, type DeploymentEvent } from '@skiff/proto';
+import {
+  ComputeState,
+  DeploymentStep,
+  deploymentStepToJSON,
+  type DeploymentEvent,
+} from '@skiff/proto';
 import type { Session } from '../connection/session.js';
 import { ExitCode } from '../io.js';
 import { enumLabel } from '../output.js';
@@ -12,6 +17,43 @@ export function progressLine(event: DeploymentEvent): string {
   const time = event.time ? event.time.toISOString().replace(/\.\d{3}Z$/, 'Z') : '';
   const step = enumLabel(deploymentStepToJSON(event.step), 'DEPLOYMENT_STEP_');
   return `${time} ${step.padEnd(18)} ${event.message}`.trim();
+}
+
+/** How long a deployment sits in Queued before the CLI looks for the compute's agents. */
+export const AGENT_HINT_AFTER_MS = 5_000;
+
+/**
+ * `SKIFF_AGENT_HINT_AFTER_MS`, else {@link AGENT_HINT_AFTER_MS}: tests shorten the wait, a
+ * user who finds the hint early can lengthen it.
+ */
+function agentHintAfterMs(env: NodeJS.ProcessEnv): number {
+  const value = Number(env['SKIFF_AGENT_HINT_AFTER_MS']);
+  return Number.isFinite(value) && value >= 0 && env['SKIFF_AGENT_HINT_AFTER_MS'] !== ''
+    ? value
+    : AGENT_HINT_AFTER_MS;
+}
+
+/**
+ * What to tell a user whose deployment waits for a compute no agent serves, or undefined when
+ * an agent is ready (then the queue is simply busy).
+ */
+async function noAgentHint(session: Session, name: string): Promise<string | undefined> {
+  const { client, workspace } = session;
+  const { webservice } = await client.webservices.get({ workspace, name });
+  const compute = webservice?.spec?.compute;
+  if (!compute) return undefined;
+  const { compute: target } = await client.computes.get({ workspace, name: compute });
+  if (!target || target.readyAgents > 0) return undefined;
+  const why =
+    target.state === ComputeState.COMPUTE_STATE_UNREACHABLE
+      ? 'its agents stopped reporting'
+      : 'no agent of it has reported yet';
+  return (
+    `skiff: still Queued: compute target '${compute}' has no ready agent (${why}), so nothing ` +
+    `takes the deployment. Start one: 'skiff up' on this machine, or skiff-agent with ` +
+    `SKIFF_ENDPOINT, SKIFF_TOKEN (an agent credential of '${compute}'), SKIFF_WORKSPACE=${workspace} ` +
+    `and SKIFF_COMPUTE=${compute} (docs/agent.md). Still waiting.\n`
+  );
 }
 
 /**
@@ -29,6 +71,23 @@ export async function waitForDeployment(
   const resume = `skiff service wait -n ${name}${session.resumeFlags ? ` ${session.resumeFlags}` : ''} --generation ${generation}`;
   const interrupt = interruptOnSigint();
   let last: DeploymentEvent | undefined;
+  // Said once: after a while in Queued, whether any agent serves the compute at all.
+  let hintTimer: NodeJS.Timeout | undefined;
+  let hinted = false;
+  let finished = false;
+  const scheduleHint = () => {
+    if (hinted) return;
+    hinted = true;
+    hintTimer = setTimeout(() => {
+      noAgentHint(session, name).then(
+        (hint) => {
+          if (hint && !finished) io.err(hint);
+        },
+        // A hint that cannot be computed is no reason to stop waiting.
+        () => undefined,
+      );
+    }, agentHintAfterMs(io.env));
+  };
   try {
     for await (const { event } of client.webservices.watchDeployment(
       { workspace, name, generation },
@@ -37,9 +96,13 @@ export async function waitForDeployment(
       if (!event) continue;
       io.out(`${progressLine(event)}\n`);
       last = event;
+      if (event.step === DeploymentStep.DEPLOYMENT_STEP_QUEUED) scheduleHint();
+      else clearTimeout(hintTimer);
       if (event.terminal) break;
     }
   } finally {
+    finished = true;
+    clearTimeout(hintTimer);
     interrupt.dispose();
   }
   if (interrupt.signal.aborted) {
