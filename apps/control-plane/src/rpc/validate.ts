@@ -74,6 +74,35 @@ export function paginate<T>(
   };
 }
 
+const UINT64_MAX = (1n << 64n) - 1n;
+const STREAM_ID = /^(\d{1,20})-(\d{1,20})$/;
+
+/**
+ * A position in a Redis stream as this API hands them out (`<ms>-<seq>`, both unsigned 64-bit),
+ * `''` for "from the start", or `'0'` (the same). Checked here because Redis answers anything
+ * else with an error reply that would surface as INTERNAL; the largest id is refused too, as
+ * nothing can follow it and Redis rejects it as an exclusive start.
+ */
+export function streamPosition(value: string, field = 'after_id'): string {
+  if (value === '' || value === '0') return value;
+  const match = STREAM_ID.exec(value);
+  const ms = match ? BigInt(match[1] ?? '') : undefined;
+  const seq = match ? BigInt(match[2] ?? '') : undefined;
+  if (
+    ms === undefined ||
+    seq === undefined ||
+    ms > UINT64_MAX ||
+    seq > UINT64_MAX ||
+    (ms === UINT64_MAX && seq === UINT64_MAX)
+  ) {
+    throw new InvalidArgumentError(
+      `${field}: expected a stream position '<milliseconds>-<sequence>' as returned by this API (or empty), got '${truncate(value)}'`,
+      { field },
+    );
+  }
+  return value;
+}
+
 function truncate(value: string): string {
   return value.length > 80 ? `${value.slice(0, 77)}...` : value;
 }

@@ -19,7 +19,13 @@ import { logTopic, servicesTopic, serviceTopic } from '../deployments/events.js'
 import { webserviceToProto, type ObservedLoad } from '../deployments/webservice-view.js';
 import { scopeWorkspace, type RequestContext } from '../rpc/context.js';
 import { serverStream, unary } from '../rpc/handlers.js';
-import { paginate, pageOffset, pageSize, requireServiceName } from '../rpc/validate.js';
+import {
+  paginate,
+  pageOffset,
+  pageSize,
+  requireServiceName,
+  streamPosition,
+} from '../rpc/validate.js';
 import type { ServiceDeps } from './deps.js';
 import { follow } from './follow.js';
 import { applyFieldMask } from './field-mask.js';
@@ -212,9 +218,10 @@ export function webserviceService(deps: ServiceDeps): WebserviceServiceServer {
             field: 'tail',
           });
         }
+        const afterId = streamPosition(request.afterId, 'after_id');
         await store.services.require(workspace, name);
         const replica = request.replica === '' ? undefined : request.replica;
-        let cursor = request.afterId;
+        let cursor = afterId;
         if (cursor === '') {
           const initial = await store.logs.tail(
             workspace,

@@ -4,7 +4,14 @@ import type { Credential, Workspace, WorkspaceServiceServer } from '@skiff/proto
 import type { CredentialRecord, WorkspaceRecord } from '@skiff/store';
 import { scopeWorkspace, type RequestContext } from '../rpc/context.js';
 import { unary } from '../rpc/handlers.js';
-import { paginate, pageOffset, pageSize, requireDnsLabel, requireString } from '../rpc/validate.js';
+import {
+  paginate,
+  pageOffset,
+  pageSize,
+  requireDnsLabel,
+  requireString,
+  streamPosition,
+} from '../rpc/validate.js';
 import type { ServiceDeps } from './deps.js';
 import { roleFromProto, roleToProto } from './roles.js';
 
@@ -182,9 +189,10 @@ export function workspaceService(deps: ServiceDeps): WorkspaceServiceServer {
           ? undefined
           : scopeWorkspace(context, request.workspace);
       const limit = pageSize(request.pageSize, 'page_size', 100, 10_000);
+      const afterId = streamPosition(request.afterId, 'after_id');
       const events = await store.audit.list({
         ...(workspace ? { workspace } : {}),
-        ...(request.afterId ? { afterId: request.afterId } : {}),
+        ...(afterId ? { afterId } : {}),
         limit,
       });
       return {
