@@ -76,6 +76,17 @@ export const METHOD_PERMISSIONS: MethodPermissions = {
   }),
 };
 
+/**
+ * Methods only the platform admin (an admin credential of every workspace) may call: a
+ * workspace's own admin holds the permission but is refused with PERMISSION_DENIED, checked
+ * before the request names anything, so the answer says nothing about other workspaces.
+ * Enforced for every method listed here by the RPC wrappers (rpc/handlers.ts).
+ */
+export const PLATFORM_ADMIN_METHODS: ReadonlySet<string> = new Set([
+  '/skiff.v1.WorkspaceService/CreateWorkspace',
+  '/skiff.v1.WorkspaceService/DeleteWorkspace',
+]);
+
 /** Methods open without credentials: health checks and reflection (probes, grpcurl). */
 export const PUBLIC_METHODS = [
   '/grpc.health.v1.Health/Check',

@@ -46,7 +46,7 @@ const spec = {
 const rows: Row[] = [
   {
     method: 'GetWorkspace',
-    role: 'admin',
+    role: 'reader',
     invoke: unary(ws, 'getWorkspace', (w) => ({ name: w })),
   },
   {

@@ -7,7 +7,13 @@ import { can, PERMISSIONS, ROLES, type Permission } from './permissions.js';
 describe('roles and permissions', () => {
   it('lets readers look but not change anything', () => {
     const allowed = PERMISSIONS.filter((permission) => can('reader', permission));
-    expect(allowed).toEqual(['model:read', 'service:read', 'service:logs', 'compute:read']);
+    expect(allowed).toEqual([
+      'workspace:read',
+      'model:read',
+      'service:read',
+      'service:logs',
+      'compute:read',
+    ]);
   });
 
   it('lets deployers change models and services, not workspaces or credentials', () => {

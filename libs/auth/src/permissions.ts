@@ -8,8 +8,18 @@ export const ROLES = ['reader', 'deployer', 'admin', 'agent'] as const;
 /** A role of a team API credential (or of a mapped Entra ID identity). */
 export type Role = (typeof ROLES)[number];
 
-/** What `reader` may do: look, never change. */
-const READER = ['model:read', 'service:read', 'service:logs', 'compute:read'] as const;
+/**
+ * What `reader` may do: look, never change. `workspace:read` shows a member its own workspace
+ * (name, default namespace, registry address; never a secret), which `skiff workspace show`
+ * needs whatever the caller's role.
+ */
+const READER = [
+  'workspace:read',
+  'model:read',
+  'service:read',
+  'service:logs',
+  'compute:read',
+] as const;
 
 /** What `deployer` adds: everything that changes models and services of its workspace. */
 const DEPLOYER = [
@@ -23,13 +33,7 @@ const DEPLOYER = [
 ] as const;
 
 /** What `admin` adds: workspaces, credentials and the audit log. */
-const ADMIN = [
-  'workspace:read',
-  'workspace:manage',
-  'credential:manage',
-  'audit:read',
-  'compute:manage',
-] as const;
+const ADMIN = ['workspace:manage', 'credential:manage', 'audit:read', 'compute:manage'] as const;
 
 /** What `agent` may do: report replicas, logs and connectivity, fetch artifacts, read routes. */
 const AGENT = ['agent:report'] as const;

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Metadata } from '@grpc/grpc-js';
 import { ALL_WORKSPACES, canAccessWorkspace, requireCaller, type Caller } from '@skiff/auth';
-import { NotFoundError } from '@skiff/errors';
+import { NotFoundError, PermissionDeniedError } from '@skiff/errors';
 import type { Logger } from 'pino';
+import { PLATFORM_ADMIN_METHODS } from '../permissions.js';
 
 /** What every handler knows about the call it serves. */
 export interface RequestContext {
@@ -43,6 +44,20 @@ export function createContext(
     target: '',
     workspace: caller.workspace === ALL_WORKSPACES ? '' : caller.workspace,
   };
+}
+
+/**
+ * Refuses a method of {@link PLATFORM_ADMIN_METHODS} to anyone but the platform admin. The
+ * role check (the auth interceptor) passes a workspace's admin; this is the second half, and
+ * it runs before the request names anything, so the refusal is the same for every name.
+ * @throws PermissionDeniedError
+ */
+export function requirePlatformScope(context: RequestContext): void {
+  if (PLATFORM_ADMIN_METHODS.has(context.method) && context.caller.workspace !== ALL_WORKSPACES) {
+    throw new PermissionDeniedError(
+      `${context.method.split('/').pop() ?? context.method}: only the platform admin may call this`,
+    );
+  }
 }
 
 /**

@@ -7,7 +7,7 @@ import type {
 } from '@grpc/grpc-js';
 import { status } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { createContext, type RequestContext } from './context.js';
+import { createContext, requirePlatformScope, type RequestContext } from './context.js';
 import { statusName, toServiceError } from './status.js';
 import type { RpcMetrics } from './metrics.js';
 import type { AuditLog } from '@skiff/store';
@@ -76,6 +76,7 @@ export function unary<Req, Res>(
     void (async () => {
       try {
         context = createContext(call, options.method, deps.log);
+        requirePlatformScope(context);
         const response = await handler(call.request, context);
         finish(deps, options, context, status.OK, started);
         callback(null, response);
@@ -111,6 +112,7 @@ export function serverStream<Req, Res>(
     void (async () => {
       try {
         context = createContext(call, options.method, deps.log);
+        requirePlatformScope(context);
         await handler(call.request, context, send);
         finish(deps, options, context, call.cancelled ? status.CANCELLED : status.OK, started);
         if (!call.cancelled) call.end();
@@ -136,6 +138,7 @@ export function clientStream<Req, Res>(
     void (async () => {
       try {
         context = createContext(call, options.method, deps.log);
+        requirePlatformScope(context);
         const response = await handler(call as AsyncIterable<Req>, context);
         finish(deps, options, context, status.OK, started);
         callback(null, response);

@@ -2,7 +2,7 @@ import { ALL_WORKSPACES, issueTeamCredential, revokeTeamCredential } from '@skif
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '@skiff/errors';
 import type { Credential, Workspace, WorkspaceServiceServer } from '@skiff/proto';
 import type { CredentialRecord, WorkspaceRecord } from '@skiff/store';
-import { scopeWorkspace, type RequestContext } from '../rpc/context.js';
+import { scopeWorkspace } from '../rpc/context.js';
 import { unary } from '../rpc/handlers.js';
 import {
   paginate,
@@ -47,12 +47,6 @@ function credentialToProto(record: CredentialRecord): Credential {
   };
 }
 
-function requirePlatformAdmin(context: RequestContext, what: string): void {
-  if (context.caller.workspace !== ALL_WORKSPACES) {
-    throw new NotFoundError(`${what}: only the platform admin can do this`);
-  }
-}
-
 /** WorkspaceService: workspaces, credentials, the audit log. */
 export function workspaceService(deps: ServiceDeps): WorkspaceServiceServer {
   const { store } = deps;
@@ -61,7 +55,6 @@ export function workspaceService(deps: ServiceDeps): WorkspaceServiceServer {
       deps,
       { method: m('CreateWorkspace'), audited: true },
       async (request, context) => {
-        requirePlatformAdmin(context, 'creating workspaces');
         const input = request.workspace;
         const name = requireDnsLabel(input?.name, 'workspace.name', 3, 32);
         context.target = `workspace/${name}`;
@@ -107,7 +100,6 @@ export function workspaceService(deps: ServiceDeps): WorkspaceServiceServer {
       deps,
       { method: m('DeleteWorkspace'), audited: true },
       async (request, context) => {
-        requirePlatformAdmin(context, 'deleting workspaces');
         const name = requireDnsLabel(request.name, 'name', 3, 32);
         context.target = `workspace/${name}`;
         context.workspace = name;
