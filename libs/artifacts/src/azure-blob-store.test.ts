@@ -4,9 +4,11 @@ import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { freePort } from '@skiff/testing';
 import { describe, expect, inject, it } from 'vitest';
 import { AzureBlobArtifactStore } from './azure-blob-store.js';
+import { sha256Digest } from './digest.js';
 import { ArtifactStoreConfigError, ArtifactStoreUnavailableError } from './errors.js';
 import { startAzurite } from './test-support/azurite-server.js';
 import { chunked, patternBytes, readAll } from './test-support/sources.js';
+import { describeCollectionContract } from './test-support/collection-contract.js';
 import { describeArtifactStoreContract } from './test-support/store-contract.js';
 
 const connectionString = inject('azuriteConnectionString');
@@ -45,6 +47,44 @@ describeArtifactStoreContract('azure-blob (Azurite)', async () => {
     objectName: blobNameOf,
     corrupt: async (digest, bytes) => {
       await client.getBlockBlobClient(blobNameOf(digest)).uploadData(bytes);
+    },
+    dispose: async () => {
+      await store.close();
+      await client.deleteIfExists();
+    },
+  };
+});
+
+describeCollectionContract('azure-blob (Azurite)', async () => {
+  const container = uniqueContainer();
+  const store = await AzureBlobArtifactStore.connect({
+    container,
+    connectionString,
+    blockSize: 64 * 1024,
+    maxConcurrency: 2,
+  });
+  const client = containerClient(container);
+  return {
+    store,
+    // A put whose client went away after some blocks: with a digest they are uncommitted on
+    // the artifact's name, without one on a temp name under uploads/.
+    abandonUpload: async (seed) => {
+      const bytes = patternBytes(seed, 200 * 1024);
+      async function* cut(): AsyncGenerator<Uint8Array> {
+        yield* chunked(bytes.subarray(0, 150 * 1024), 64 * 1024);
+        throw new Error('client went away');
+      }
+      await expect(store.put(cut(), { expectedDigest: sha256Digest(bytes) })).rejects.toThrow();
+      await expect(store.put(cut())).rejects.toThrow();
+    },
+    partialUploads: async () => {
+      const committed = new Set<string>();
+      for await (const blob of client.listBlobsFlat()) committed.add(blob.name);
+      let partial = 0;
+      for await (const blob of client.listBlobsFlat({ includeUncommitedBlobs: true })) {
+        if (!committed.has(blob.name) || blob.name.startsWith('uploads/')) partial += 1;
+      }
+      return partial;
     },
     dispose: async () => {
       await store.close();

@@ -13,6 +13,8 @@ import {
   type ArtifactStore,
   type PutOptions,
   type PutResult,
+  type StaleUploadsRemoved,
+  type StoredArtifact,
 } from './artifact-store.js';
 import { azureCall, azureStatus, toUnavailable } from './azure-errors.js';
 import { BlockStager } from './block-stager.js';
@@ -67,6 +69,7 @@ export type AzureBlobStoreOptions = AzureBlobConnectionStringOptions | AzureBlob
 const MIB = 1024 * 1024;
 const DAY_MS = 24 * 60 * 60 * 1000;
 const UPLOADS_PREFIX = 'uploads/';
+const ARTIFACT_NAME = /^sha256\/([0-9a-f]{2})\/(\1[0-9a-f]{62})$/;
 const CONTAINER_NAME = /^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$/;
 
 /**
@@ -166,11 +169,14 @@ export class AzureBlobArtifactStore implements ArtifactStore {
       if (expected !== undefined) {
         // Uncommitted blocks are never readable; a mismatch simply never commits them.
         if (digest !== expected) throw new DigestMismatchError(expected, digest);
+        await options.beforePublish?.(digest);
         return { digest, size: hasher.size, created: await this.#commitOnce(target, blockIds) };
       }
       await azureCall('commit the upload', () => target.commitBlockList(blockIds));
       tempCommitted = true;
-      if (await this.has(digest)) return { digest, size: hasher.size, created: false };
+      await options.beforePublish?.(digest);
+      const existing = this.#container.getBlockBlobClient(blobName(digestHex(digest)));
+      if (await this.#refresh(existing)) return { digest, size: hasher.size, created: false };
       const body = artifactReadStream(await this.#download(target, digest), digest, {
         verify: false, // the put below verifies
         mapError: (error) => toUnavailable('read the upload back', error),
@@ -228,6 +234,78 @@ export class AzureBlobArtifactStore implements ArtifactStore {
     return response.succeeded;
   }
 
+  /** {@inheritDoc ArtifactStore.list} */
+  async *list(): AsyncIterable<StoredArtifact> {
+    this.#assertOpen();
+    const pages = this.#container.listBlobsFlat({ prefix: 'sha256/' });
+    for (;;) {
+      const item = await azureCall('list the container', () => pages.next());
+      if (item.done) return;
+      const hex = ARTIFACT_NAME.exec(item.value.name)?.[2];
+      if (hex === undefined) continue;
+      yield {
+        digest: `sha256:${hex}`,
+        size: item.value.properties.contentLength ?? 0,
+        modifiedAt: item.value.properties.lastModified,
+        revision: item.value.properties.etag ?? '',
+      };
+    }
+  }
+
+  /** {@inheritDoc ArtifactStore.deleteIfUnchanged} — a Delete Blob with `If-Match: <etag>`. */
+  async deleteIfUnchanged(artifact: StoredArtifact): Promise<boolean> {
+    this.#assertOpen();
+    const blob = this.#container.getBlobClient(blobName(digestHex(artifact.digest)));
+    if (artifact.revision === '') return false;
+    try {
+      await blob.delete({ deleteSnapshots: 'include', conditions: { ifMatch: artifact.revision } });
+      return true;
+    } catch (error) {
+      const status = azureStatus(error);
+      if (status === 404 || status === 412) return false;
+      throw toUnavailable('delete', error);
+    }
+  }
+
+  /**
+   * {@inheritDoc ArtifactStore.removeStaleUploads}
+   *
+   * Removes temp blobs under `uploads/` (committed or not) and blobs holding only uncommitted
+   * blocks (a put with `expectedDigest` that failed) last modified before `olderThan`. A name
+   * that also has a committed blob keeps its stray uncommitted blocks (Azure discards them
+   * after a week); so does an uncommitted blob the service refuses to delete.
+   */
+  async removeStaleUploads(olderThan: Date): Promise<StaleUploadsRemoved> {
+    this.#assertOpen();
+    const removed = { count: 0, bytes: 0 };
+    // The listing with uncommitted blobs does not say which are committed; a plain one does.
+    const committed = new Set<string>();
+    for await (const item of this.#container.listBlobsFlat({ prefix: 'sha256/' })) {
+      committed.add(item.name);
+    }
+    const all = this.#container.listBlobsFlat({ includeUncommitedBlobs: true });
+    for await (const item of all) {
+      if (item.properties.lastModified.getTime() >= olderThan.getTime()) continue;
+      const temp = item.name.startsWith(UPLOADS_PREFIX);
+      if (!temp && (committed.has(item.name) || !ARTIFACT_NAME.test(item.name))) continue;
+      try {
+        await this.#container.getBlobClient(item.name).delete({
+          ...(temp ? { deleteSnapshots: 'include' as const } : {}),
+          // A commit that raced with this listing made it an artifact: leave it.
+          conditions: { ifUnmodifiedSince: olderThan },
+        });
+        removed.count += 1;
+        removed.bytes += item.properties.contentLength ?? 0;
+      } catch (error) {
+        const status = azureStatus(error);
+        if (status !== 404 && status !== 409 && status !== 412) {
+          throw toUnavailable('remove a stale upload', error);
+        }
+      }
+    }
+    return removed;
+  }
+
   /** {@inheritDoc ArtifactStore.close} */
   close(): Promise<void> {
     this.#closed = true;
@@ -250,9 +328,23 @@ export class AzureBlobArtifactStore implements ArtifactStore {
         status !== 401 &&
         status !== 403
       ) {
-        if (await blob.exists().catch(() => false)) return false;
+        if (await this.#refresh(blob)) return false;
       }
       throw toUnavailable('commit', error);
+    }
+  }
+
+  /**
+   * Refreshes an existing artifact (Set Blob Metadata changes its ETag and Last-Modified), so
+   * a sweep that listed it before cannot delete it now; false when it does not exist.
+   */
+  async #refresh(blob: BlobClient): Promise<boolean> {
+    try {
+      await blob.setMetadata({});
+      return true;
+    } catch (error) {
+      if (azureStatus(error) === 404) return false;
+      throw toUnavailable('refresh', error);
     }
   }
 
@@ -269,13 +361,8 @@ export class AzureBlobArtifactStore implements ArtifactStore {
   }
 
   async #removeStaleUploads(olderThanMs: number): Promise<void> {
-    const cutoff = Date.now() - olderThanMs;
     try {
-      for await (const item of this.#container.listBlobsFlat({ prefix: UPLOADS_PREFIX })) {
-        if (item.properties.lastModified.getTime() < cutoff) {
-          await this.#container.deleteBlob(item.name).catch(() => undefined);
-        }
-      }
+      await this.removeStaleUploads(new Date(Date.now() - olderThanMs));
     } catch {
       // Best effort: a principal without list permission can still use the store.
     }

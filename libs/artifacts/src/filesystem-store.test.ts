@@ -1,4 +1,5 @@
-import { chmod, mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { chmod, mkdtemp, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -6,6 +7,7 @@ import { sha256Digest } from './digest.js';
 import { ArtifactStoreUnavailableError } from './errors.js';
 import { FilesystemArtifactStore } from './filesystem-store.js';
 import { chunked, patternBytes } from './test-support/sources.js';
+import { describeCollectionContract } from './test-support/collection-contract.js';
 import { describeArtifactStoreContract } from './test-support/store-contract.js';
 
 async function listFiles(root: string): Promise<string[]> {
@@ -31,6 +33,24 @@ describeArtifactStoreContract('filesystem', async () => {
       await chmod(path, 0o644);
       await writeFile(path, bytes);
     },
+    dispose: async () => {
+      await store.close();
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+});
+
+describeCollectionContract('filesystem', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'skiff-artifacts-'));
+  const store = await FilesystemArtifactStore.open({ root });
+  const temps = async () =>
+    (await readdir(join(root, 'tmp'))).filter((name) => name.endsWith('.part'));
+  return {
+    store,
+    // What a process that crashed mid-put leaves (a put that fails in-process cleans up).
+    abandonUpload: (seed) =>
+      writeFile(join(root, 'tmp', `${randomUUID()}.part`), patternBytes(seed, 1000)),
+    partialUploads: async () => (await temps()).length,
     dispose: async () => {
       await store.close();
       await rm(root, { recursive: true, force: true });
@@ -66,6 +86,24 @@ describe('FilesystemArtifactStore', () => {
     await utimes(stale, twoDaysAgo, twoDaysAgo);
     await FilesystemArtifactStore.open({ root });
     expect((await listFiles(root)).sort()).toEqual([join('tmp', 'in-progress.part')]);
+  });
+
+  it('puts back an artifact a sweep set aside when it crashed midway', async () => {
+    const store = await FilesystemArtifactStore.open({ root });
+    const bytes = patternBytes('aside', 1000);
+    const { digest } = await store.put(chunked(bytes));
+    const hex = digest.slice('sha256:'.length);
+    await rename(
+      join(root, 'sha256', hex.slice(0, 2), hex),
+      join(root, 'tmp', `${hex}.${randomUUID()}.gc`),
+    );
+    expect(await store.has(digest)).toBe(false);
+    expect(await store.removeStaleUploads(new Date(Date.now() + 60_000))).toEqual({
+      count: 0,
+      bytes: 0,
+    });
+    expect(await store.has(digest)).toBe(true);
+    expect(await listFiles(root)).toEqual([join('sha256', hex.slice(0, 2), hex)]);
   });
 
   it('reports a store it cannot write to as unavailable', async () => {

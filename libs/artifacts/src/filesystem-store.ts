@@ -9,6 +9,7 @@ import {
   rm,
   stat,
   unlink,
+  utimes,
 } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import {
@@ -16,6 +17,8 @@ import {
   type ArtifactStore,
   type PutOptions,
   type PutResult,
+  type StaleUploadsRemoved,
+  type StoredArtifact,
 } from './artifact-store.js';
 import { ArtifactHasher, digestHex, type ArtifactDigest } from './digest.js';
 import {
@@ -41,6 +44,9 @@ export interface FilesystemStoreOptions {
 }
 
 const TEMP_SUFFIX = '.part';
+/** An artifact a sweep has set aside: `tmp/<hex>.<uuid>.gc`, deleted or put back at once. */
+const ASIDE_SUFFIX = '.gc';
+const HEX = /^[0-9a-f]{64}$/;
 const DAY_MS = 24 * 60 * 60 * 1000;
 const READ_CHUNK = 1024 * 1024;
 
@@ -76,7 +82,7 @@ export class FilesystemArtifactStore implements ArtifactStore {
       await mkdir(join(root, 'sha256'), { recursive: true });
       await mkdir(join(root, 'tmp'), { recursive: true });
     });
-    await store.#removeStaleTempFiles(options.staleTempAfterMs ?? DAY_MS);
+    await store.removeStaleUploads(new Date(Date.now() - (options.staleTempAfterMs ?? DAY_MS)));
     return store;
   }
 
@@ -109,6 +115,10 @@ export class FilesystemArtifactStore implements ArtifactStore {
       if (expected !== undefined && digest !== expected) {
         throw new DigestMismatchError(expected, digest);
       }
+      await options.beforePublish?.(digest);
+      // The modification time is the process clock's (a collector compares it with that
+      // clock), not the kernel's coarser timestamp of the last write.
+      await fsCall('set the file times', () => touch(tempPath));
       const created = await this.#publish(tempPath, this.#path(digestHex(digest)));
       return { digest, size: hasher.size, created };
     } finally {
@@ -172,6 +182,81 @@ export class FilesystemArtifactStore implements ArtifactStore {
     });
   }
 
+  /** {@inheritDoc ArtifactStore.list} */
+  async *list(): AsyncIterable<StoredArtifact> {
+    this.#assertOpen();
+    const base = join(this.#root, 'sha256');
+    for (const prefix of await fsCall('list the store', () => readdir(base))) {
+      if (!/^[0-9a-f]{2}$/.test(prefix)) continue;
+      const names = await fsCall('list the store', () => readdir(join(base, prefix)));
+      for (const hex of names) {
+        if (!HEX.test(hex) || !hex.startsWith(prefix)) continue;
+        const stats = await statOrUndefined(join(base, prefix, hex));
+        if (!stats) continue; // deleted meanwhile
+        yield {
+          digest: `sha256:${hex}`,
+          size: Number(stats.size),
+          modifiedAt: new Date(Number(stats.mtimeMs)),
+          revision: revisionOf(stats),
+        };
+      }
+    }
+  }
+
+  /**
+   * {@inheritDoc ArtifactStore.deleteIfUnchanged}
+   *
+   * There is no conditional unlink: the file is first renamed aside (so a put of the same
+   * content from now on publishes a new file), then its revision is checked on the aside
+   * name; when a put refreshed it before the rename, it is linked back. Between the rename and
+   * the link back (microseconds) a reader would not find it.
+   */
+  async deleteIfUnchanged(artifact: StoredArtifact): Promise<boolean> {
+    this.#assertOpen();
+    const hex = digestHex(artifact.digest);
+    const finalPath = this.#path(hex);
+    const aside = join(this.#tempDir, `${hex}.${randomUUID()}${ASIDE_SUFFIX}`);
+    return fsCall('delete', async () => {
+      try {
+        await rename(finalPath, aside);
+      } catch (error) {
+        if (errorCode(error) === 'ENOENT') return false;
+        throw error;
+      }
+      try {
+        const stats = await stat(aside, { bigint: true });
+        if (revisionOf(stats) === artifact.revision) return true;
+        await restore(aside, finalPath);
+        return false;
+      } finally {
+        await rm(aside, { force: true });
+      }
+    });
+  }
+
+  /** {@inheritDoc ArtifactStore.removeStaleUploads} */
+  async removeStaleUploads(olderThan: Date): Promise<StaleUploadsRemoved> {
+    this.#assertOpen();
+    const removed = { count: 0, bytes: 0 };
+    const names = await fsCall('list temp files', () => readdir(this.#tempDir));
+    for (const name of names) {
+      const path = join(this.#tempDir, name);
+      const stats = await statOrUndefined(path);
+      if (!stats || Number(stats.mtimeMs) >= olderThan.getTime()) continue;
+      if (name.endsWith(TEMP_SUFFIX)) {
+        await rm(path, { force: true }).catch(() => undefined);
+        removed.count += 1;
+        removed.bytes += Number(stats.size);
+      } else if (name.endsWith(ASIDE_SUFFIX)) {
+        // A sweep that crashed midway: put the artifact back (the next sweep decides again).
+        const hex = name.slice(0, 64);
+        if (HEX.test(hex)) await restore(path, this.#path(hex)).catch(() => undefined);
+        await rm(path, { force: true }).catch(() => undefined);
+      }
+    }
+    return removed;
+  }
+
   /** {@inheritDoc ArtifactStore.close} */
   close(): Promise<void> {
     this.#closed = true;
@@ -185,41 +270,89 @@ export class FilesystemArtifactStore implements ArtifactStore {
   /** Makes the verified temp file visible under its final name; false when it was there already. */
   async #publish(tempPath: string, finalPath: string): Promise<boolean> {
     return fsCall('publish', async () => {
-      await mkdir(dirname(finalPath), { recursive: true });
-      try {
-        await link(tempPath, finalPath);
-      } catch (error) {
-        const code = errorCode(error);
-        if (code === 'EEXIST') return false;
-        if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw error;
-        // No hard links on this filesystem: rename is atomic too, but two racing puts of the
-        // same content may then both report created (documented in the README).
-        const existed = await stat(finalPath).then(
-          () => true,
-          () => false,
-        );
-        await rename(tempPath, finalPath);
-        await syncDirectory(dirname(finalPath));
-        return !existed;
+      for (let attempt = 1; ; attempt++) {
+        await mkdir(dirname(finalPath), { recursive: true });
+        try {
+          await link(tempPath, finalPath);
+          break;
+        } catch (error) {
+          const code = errorCode(error);
+          if (code !== 'EEXIST') {
+            if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP') {
+              return this.#publishByRename(tempPath, finalPath);
+            }
+            throw error;
+          }
+        }
+        // Stored already: refresh it, so a sweep that listed it before cannot delete it now.
+        // ENOENT: a sweep took it away between our link and this; publish ours instead.
+        try {
+          await refresh(finalPath);
+          return false;
+        } catch (error) {
+          if (errorCode(error) !== 'ENOENT' || attempt >= 5) throw error;
+        }
       }
       await syncDirectory(dirname(finalPath));
       return true;
     });
   }
 
-  async #removeStaleTempFiles(olderThanMs: number): Promise<void> {
-    const names = await fsCall('list temp files', () => readdir(this.#tempDir));
-    const cutoff = Date.now() - olderThanMs;
-    for (const name of names) {
-      if (!name.endsWith(TEMP_SUFFIX)) continue;
-      const path = join(this.#tempDir, name);
-      const stats = await stat(path).catch(() => undefined);
-      if (stats && stats.mtimeMs < cutoff) await rm(path, { force: true }).catch(() => undefined);
-    }
+  /** No hard links on this filesystem: publish by rename (see the README). */
+  async #publishByRename(tempPath: string, finalPath: string): Promise<boolean> {
+    // Rename is atomic too, but two racing puts of the same content may then both report
+    // created (documented in the README). Replacing the file counts as writing it again.
+    const existed = await stat(finalPath).then(
+      () => true,
+      () => false,
+    );
+    await rename(tempPath, finalPath);
+    await syncDirectory(dirname(finalPath));
+    return !existed;
   }
 
   #assertOpen(): void {
     if (this.#closed) throw new ArtifactStoreUnavailableError('the artifact store is closed');
+  }
+}
+
+/** Sets a file's times to now (the process clock): written, or put again. */
+async function touch(path: string): Promise<void> {
+  const now = new Date();
+  await utimes(path, now, now);
+}
+
+/**
+ * Sets a stored artifact's mtime to now — and always later than it was, even within the same
+ * millisecond, so its revision changes.
+ */
+async function refresh(path: string): Promise<void> {
+  const before = await stat(path);
+  const mtime = new Date(Math.max(Date.now(), Math.floor(before.mtimeMs) + 1));
+  await utimes(path, mtime, mtime);
+}
+
+/** What changes when an artifact file is written or refreshed: its inode and mtime. */
+function revisionOf(stats: { ino: bigint; mtimeNs: bigint }): string {
+  return `${stats.ino}:${stats.mtimeNs}`;
+}
+
+async function statOrUndefined(path: string) {
+  try {
+    return await stat(path, { bigint: true });
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return undefined;
+    throw toUnavailable('stat', error);
+  }
+}
+
+/** Links an artifact set aside back to its name; EEXIST: a put published it meanwhile. */
+async function restore(aside: string, finalPath: string): Promise<void> {
+  await mkdir(dirname(finalPath), { recursive: true });
+  try {
+    await link(aside, finalPath);
+  } catch (error) {
+    if (errorCode(error) !== 'EEXIST') throw error;
   }
 }
 

@@ -7,6 +7,8 @@ export {
   type ArtifactStore,
   type PutOptions,
   type PutResult,
+  type StaleUploadsRemoved,
+  type StoredArtifact,
 } from './artifact-store.js';
 export {
   ArtifactHasher,
