@@ -23,6 +23,7 @@ export { WorkspaceStore, CredentialStore } from './workspaces.js';
 export { ComputeStore } from './computes.js';
 export { ConnectivityStore, type ConnectivityRecord } from './connectivity.js';
 export { ModelStore, SnapshotStore } from './artifacts-meta.js';
+export { ArtifactGcStore } from './artifact-gc.js';
 export { EnvironmentStore, type EnvironmentRecord } from './environments.js';
 export { ServiceStore, type ServiceHistory, type ServiceMutator } from './services.js';
 export { QueueEventCursors } from './cursors.js';

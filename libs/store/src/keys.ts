@@ -10,6 +10,11 @@ export const keys = {
   models: (ws: string) => `ws:${ws}:models`,
   modelVersions: (ws: string) => `ws:${ws}:model-versions`,
   snapshots: (ws: string) => `ws:${ws}:snapshots`,
+  /**
+   * Per snapshot digest: when it was last used (uploaded, asked for, or found referenced by a
+   * service by the artifact collector), ms since the epoch.
+   */
+  snapshotsUsed: (ws: string) => `ws:${ws}:snapshot-used`,
   /** Registered environment versions, field `<name>@<version>`. */
   environments: (ws: string) => `ws:${ws}:environments`,
   /** Per environment name: its latest version. */
@@ -37,6 +42,11 @@ export const keys = {
   lease: (name: string) => `lease:${name}`,
   /** sha256 digests of every model file blob registered in the workspace. */
   modelBlobs: (ws: string) => `ws:${ws}:model-blobs`,
+  /**
+   * Blobs of uploads in progress, protected from the artifact collector: member
+   * `<upload id> <digest>`, score = ms since the epoch until which the pin holds.
+   */
+  artifactPins: () => 'artifact-pins',
   /** Per BullMQ queue: the position of the last job event every earlier one of was handled. */
   queueEventCursors: () => 'queue-event-cursors',
   audit: () => 'audit',

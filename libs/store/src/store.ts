@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { ArtifactGcStore } from './artifact-gc.js';
 import { ModelStore, SnapshotStore } from './artifacts-meta.js';
 import { AgentStore } from './agents.js';
 import { RoutingStore } from './routing.js';
@@ -23,6 +24,8 @@ export class Store {
   readonly connectivity: ConnectivityStore;
   readonly models: ModelStore;
   readonly snapshots: SnapshotStore;
+  /** Pins of uploads in progress and workspace discovery, for the artifact collector. */
+  readonly artifactGc: ArtifactGcStore;
   readonly environments: EnvironmentStore;
   readonly services: ServiceStore;
   readonly events: DeploymentEventLog;
@@ -44,6 +47,7 @@ export class Store {
     this.connectivity = new ConnectivityStore(redis);
     this.models = new ModelStore(redis);
     this.snapshots = new SnapshotStore(redis);
+    this.artifactGc = new ArtifactGcStore(redis, keyPrefix);
     this.environments = new EnvironmentStore(redis);
     this.services = new ServiceStore(redis);
     this.events = new DeploymentEventLog(redis);
