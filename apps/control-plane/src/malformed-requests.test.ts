@@ -1,4 +1,5 @@
 import { status, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { create, toBinary, type DescMessage } from '@bufbuild/protobuf';
 import { isolatedRedis, type IsolatedRedis } from '@skiff/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -9,6 +10,8 @@ import {
   startHarness,
   type Harness,
 } from './test-support/harness.js';
+import { everyRpc, rawCall, rawClient, type RawOutcome } from './test-support/raw-call.js';
+import { skiffSchema } from './rpc/descriptors.js';
 
 // Requests a careless or hostile team can send that used to reach Redis or a JavaScript
 // object's prototype and came back INTERNAL (issue 13): each must be INVALID_ARGUMENT (or
@@ -22,6 +25,22 @@ function streamStatus(stream: ClientReadableStream<unknown>): Promise<ServiceErr
     stream.on('end', () => resolve('OK'));
   });
 }
+
+/** A request encoded by protobuf-es, which keeps int64 as bigint (ts-proto cannot send 2^63). */
+function encode(typeName: string, init: Record<string, unknown>): Buffer {
+  const desc = skiffSchema().getMessage(typeName) as DescMessage;
+  return Buffer.from(toBinary(desc, create(desc, init)));
+}
+
+const rpc = (path: string) => {
+  const found = everyRpc().find((m) => m.path === path);
+  if (!found) throw new Error(`no RPC ${path}`);
+  return found;
+};
+
+const INT64_MAX = (1n << 63n) - 1n;
+const INT64_MIN = -(1n << 63n);
+const SAFE_PLUS_ONE = BigInt(Number.MAX_SAFE_INTEGER) + 1n;
 
 function expectInvalid(error: ServiceError | 'OK', field: string, mention = field): void {
   expect(error).not.toBe('OK');
@@ -37,6 +56,11 @@ describe('malformed requests on a real control plane', () => {
   let redis: IsolatedRedis;
   let harness: Harness;
   let team: Awaited<ReturnType<Harness['team']>>;
+  let client: ReturnType<typeof rawClient> | undefined;
+  const raw = (path: string, token: string, messages: Buffer[]): Promise<RawOutcome> => {
+    client ??= rawClient(harness.address);
+    return rawCall(client, rpc(path), token, messages);
+  };
 
   beforeAll(async () => {
     redis = isolatedRedis();
@@ -51,6 +75,7 @@ describe('malformed requests on a real control plane', () => {
     );
   });
   afterAll(async () => {
+    client?.close();
     await harness.stop();
     await redis.cleanup();
   });
@@ -183,6 +208,114 @@ describe('malformed requests on a real control plane', () => {
       expect(config?.numReplicas).toBe(3);
       expect(config?.tags).toEqual({ team: 'm' });
       expect(config?.description).toBe('');
+    });
+  });
+
+  describe('64-bit integers beyond what a JavaScript number holds exactly', () => {
+    const watch = '/skiff.v1.WebserviceService/WatchDeployment';
+    it.each([
+      ['generation', { generation: INT64_MAX }],
+      ['generation', { generation: SAFE_PLUS_ONE }],
+      ['generation', { generation: INT64_MIN }],
+      ['after_sequence', { afterSequence: INT64_MAX }],
+      ['after_sequence', { afterSequence: -SAFE_PLUS_ONE }],
+    ])('WatchDeployment %s %o → INVALID_ARGUMENT naming it', async (field, values) => {
+      const request = encode('skiff.v1.WatchDeploymentRequest', {
+        workspace: 'team-m',
+        name: 'iris',
+        ...values,
+      });
+      const outcome = await raw(watch, team.tokens.reader, [request]);
+      expect(outcome).toMatchObject({ code: 'INVALID_ARGUMENT', field });
+      expect(outcome.details).toContain(field);
+    });
+
+    it('UploadSnapshot: a declared size over 2^53 is RESOURCE_EXHAUSTED before any byte, and audited', async () => {
+      const digest = `sha256:${'ab'.repeat(32)}`;
+      const outcome = await raw('/skiff.v1.SnapshotService/UploadSnapshot', team.tokens.deployer, [
+        encode('skiff.v1.UploadSnapshotRequest', {
+          part: {
+            case: 'header',
+            value: { workspace: 'team-m', digest, sizeBytes: INT64_MAX },
+          },
+        }),
+        encode('skiff.v1.UploadSnapshotRequest', {
+          part: { case: 'chunk', value: new Uint8Array(1024) },
+        }),
+      ]);
+      expect(outcome).toMatchObject({ code: 'RESOURCE_EXHAUSTED', field: 'header.size_bytes' });
+      expect(outcome.details).toContain(String(INT64_MAX));
+      const stored = await failure(
+        call(
+          team.reader.snapshots,
+          team.reader.snapshots.getSnapshot,
+          { workspace: 'team-m', digest },
+          team.reader.metadata,
+        ),
+      );
+      expect(status[stored.code]).toBe('NOT_FOUND');
+      const audit = await call(
+        team.admin.workspaces,
+        team.admin.workspaces.listAuditEvents,
+        { workspace: 'team-m', afterId: '', pageSize: 0 },
+        team.admin.metadata,
+      );
+      expect(
+        audit.events.filter((e) => e.action.endsWith('/UploadSnapshot')).map((e) => e.outcome),
+      ).toContain('RESOURCE_EXHAUSTED');
+    });
+
+    it('UploadSnapshot: a negative size beyond -2^53 is INVALID_ARGUMENT', async () => {
+      const outcome = await raw('/skiff.v1.SnapshotService/UploadSnapshot', team.tokens.deployer, [
+        encode('skiff.v1.UploadSnapshotRequest', {
+          part: {
+            case: 'header',
+            value: {
+              workspace: 'team-m',
+              digest: `sha256:${'cd'.repeat(32)}`,
+              sizeBytes: INT64_MIN,
+            },
+          },
+        }),
+      ]);
+      expect(outcome).toMatchObject({ code: 'INVALID_ARGUMENT', field: 'header.size_bytes' });
+    });
+
+    const header = (totalBytes: bigint) =>
+      encode('skiff.v1.RegisterModelRequest', {
+        part: {
+          case: 'header',
+          value: {
+            workspace: 'team-m',
+            name: 'big',
+            digest: `sha256:${'ef'.repeat(32)}`,
+            totalBytes,
+            fileCount: 1,
+          },
+        },
+      });
+    const file = (sizeBytes: bigint) =>
+      encode('skiff.v1.RegisterModelRequest', {
+        part: { case: 'file', value: { path: 'model.bin', sizeBytes } },
+      });
+
+    it.each([
+      ['header.total_bytes', 'RESOURCE_EXHAUSTED', [header(INT64_MAX), file(1n)]],
+      ['header.total_bytes', 'INVALID_ARGUMENT', [header(INT64_MIN)]],
+      ['file.size_bytes', 'RESOURCE_EXHAUSTED', [header(1n), file(SAFE_PLUS_ONE)]],
+      ['file.size_bytes', 'INVALID_ARGUMENT', [header(1n), file(-SAFE_PLUS_ONE)]],
+    ] as const)('RegisterModel %s out of range → %s', async (field, code, messages) => {
+      const outcome = await raw('/skiff.v1.ModelService/RegisterModel', team.tokens.deployer, [
+        ...messages,
+      ]);
+      expect(outcome).toMatchObject({ code, field });
+    });
+
+    it('bytes that are no protobuf message at all are INVALID_ARGUMENT, not INTERNAL', async () => {
+      const outcome = await raw('/skiff.v1.WorkspaceService/GetWorkspace', team.tokens.reader, [
+        Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]),
+      ]);
+      expect(outcome.code).toBe('INVALID_ARGUMENT');
     });
   });
 });

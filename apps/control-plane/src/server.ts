@@ -37,6 +37,7 @@ import { webserviceService } from './services/webservices.js';
 import { workspaceService } from './services/workspaces.js';
 import { routingService } from './services/routing.js';
 import { statusName } from './rpc/status.js';
+import { withDecodeErrors } from './rpc/decode.js';
 
 /** A running control plane's network side. */
 export interface ControlPlaneServer {
@@ -80,35 +81,35 @@ export async function startServer(
     'grpc.max_receive_message_length': 8 * 1024 * 1024,
   });
   server.addService(
-    WorkspaceServiceService,
+    withDecodeErrors(WorkspaceServiceService),
     workspaceService(deps) as unknown as UntypedServiceImplementation,
   );
   server.addService(
-    ComputeServiceService,
+    withDecodeErrors(ComputeServiceService),
     computeService(deps) as unknown as UntypedServiceImplementation,
   );
   server.addService(
-    ModelServiceService,
+    withDecodeErrors(ModelServiceService),
     modelService(deps) as unknown as UntypedServiceImplementation,
   );
   server.addService(
-    EnvironmentServiceService,
+    withDecodeErrors(EnvironmentServiceService),
     environmentService(deps) as unknown as UntypedServiceImplementation,
   );
   server.addService(
-    SnapshotServiceService,
+    withDecodeErrors(SnapshotServiceService),
     snapshotService(deps) as unknown as UntypedServiceImplementation,
   );
   server.addService(
-    WebserviceServiceService,
+    withDecodeErrors(WebserviceServiceService),
     webserviceService(deps) as unknown as UntypedServiceImplementation,
   );
   server.addService(
-    AgentServiceService,
+    withDecodeErrors(AgentServiceService),
     agentService(deps) as unknown as UntypedServiceImplementation,
   );
   server.addService(
-    RoutingServiceService,
+    withDecodeErrors(RoutingServiceService),
     routingService(deps) as unknown as UntypedServiceImplementation,
   );
 

@@ -8,6 +8,7 @@ import type {
 import { status } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { createContext, requirePlatformScope, type RequestContext } from './context.js';
+import { decoded, type UndecodableRequest } from './decode.js';
 import { statusName, toServiceError } from './status.js';
 import type { RpcMetrics } from './metrics.js';
 import type { AuditLog } from '@skiff/store';
@@ -77,7 +78,7 @@ export function unary<Req, Res>(
       try {
         context = createContext(call, options.method, deps.log);
         requirePlatformScope(context);
-        const response = await handler(call.request, context);
+        const response = await handler(decoded<Req>(call.request), context);
         finish(deps, options, context, status.OK, started);
         callback(null, response);
       } catch (error) {
@@ -113,7 +114,7 @@ export function serverStream<Req, Res>(
       try {
         context = createContext(call, options.method, deps.log);
         requirePlatformScope(context);
-        await handler(call.request, context, send);
+        await handler(decoded<Req>(call.request), context, send);
         finish(deps, options, context, call.cancelled ? status.CANCELLED : status.OK, started);
         if (!call.cancelled) call.end();
       } catch (error) {
@@ -123,6 +124,31 @@ export function serverStream<Req, Res>(
         if (!call.cancelled) call.emit('error', toServiceError(error, context?.requestId ?? ''));
       }
     })();
+  };
+}
+
+/**
+ * The request stream with each undecodable message thrown as its error where the handler
+ * reads it. A plain iterator rather than an async generator: `return()` must reach the call at
+ * once (handlers stop reading early and discard the rest), not wait behind a pending read.
+ */
+function decodedStream<Req>(requests: AsyncIterable<Req | UndecodableRequest>): AsyncIterable<Req> {
+  return {
+    [Symbol.asyncIterator](): AsyncIterator<Req> {
+      const inner = requests[Symbol.asyncIterator]();
+      return {
+        next: async (): Promise<IteratorResult<Req>> => {
+          const result = await inner.next();
+          return result.done
+            ? { done: true, value: undefined }
+            : { done: false, value: decoded(result.value) };
+        },
+        return: async (): Promise<IteratorResult<Req>> => {
+          await inner.return?.();
+          return { done: true, value: undefined };
+        },
+      };
+    },
   };
 }
 
@@ -139,7 +165,7 @@ export function clientStream<Req, Res>(
       try {
         context = createContext(call, options.method, deps.log);
         requirePlatformScope(context);
-        const response = await handler(call as AsyncIterable<Req>, context);
+        const response = await handler(decodedStream(call as AsyncIterable<Req>), context);
         finish(deps, options, context, status.OK, started);
         callback(null, response);
       } catch (error) {
