@@ -8,6 +8,11 @@ describe('usage errors', () => {
     [['model', 'list', '--bogus'], "error: unknown option '--bogus'"],
     [['service', 'update'], "error: required option '-n, --name <service>' not specified"],
     [['nonsense'], "error: unknown command 'nonsense'"],
+    [['model', 'deploy', '-n', 'svc-a', '--bogus'], "error: unknown option '--bogus'"],
+    [
+      ['model', 'deploy', '-n', 'svc-a', '--cc'],
+      "error: option '--cc, --cpu-cores <cores>' argument missing",
+    ],
   ])('skiff %j: one line, exit 2', async (argv, message) => {
     const run = await runSkiff(argv, {});
     expect(run.err).toBe(`${message} (run with --help for usage)\n`);

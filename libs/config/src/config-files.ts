@@ -94,6 +94,16 @@ async function besideConfigHint(
   );
 }
 
+/** Options of {@link checkInferenceConfigFile} / {@link readInferenceConfigFile}. */
+export interface InferenceConfigFileOptions {
+  /**
+   * The configuration's content, already parsed (e.g. a file with command-line flags merged
+   * in, or flags alone): checked as if `file` held it, its paths resolved against `file`'s
+   * folder; `file` itself is not read. Default: read `file`.
+   */
+  readonly document?: unknown;
+}
+
 /**
  * Reads and checks an Azure ML v1 inference configuration (JSON or YAML, either shape) and the
  * files it names: `sourceDirectory` (relative to the file's folder) must be a directory, the
@@ -103,10 +113,11 @@ async function besideConfigHint(
  */
 export async function checkInferenceConfigFile(
   file: ConfigFileLocation,
+  options: InferenceConfigFileOptions = {},
 ): Promise<ConfigResult<InferenceConfigFile>> {
   let document: unknown;
   try {
-    document = await readConfigDocument(file);
+    document = 'document' in options ? options.document : await readConfigDocument(file);
   } catch (error) {
     if (error instanceof ConfigError) return { ok: false, issues: error.issues };
     throw error;
@@ -161,8 +172,9 @@ export async function checkInferenceConfigFile(
  */
 export async function readInferenceConfigFile(
   file: ConfigFileLocation,
+  options: InferenceConfigFileOptions = {},
 ): Promise<InferenceConfigFile> {
-  const result = await checkInferenceConfigFile(file);
+  const result = await checkInferenceConfigFile(file, options);
   if (!result.ok) throw new ConfigError(result.issues);
   return result.config;
 }

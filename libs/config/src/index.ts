@@ -72,4 +72,5 @@ export {
   readInferenceConfigFile,
   type ConfigFileLocation,
   type InferenceConfigFile,
+  type InferenceConfigFileOptions,
 } from './config-files.js';

@@ -108,6 +108,56 @@ describe('deploying commands read their files before contacting the control plan
     expect(run.code).toBe(1);
   });
 
+  it('model deploy refuses a bad inline flag value, naming the flag, before any connection', async () => {
+    const run = await skiff([
+      'model',
+      'deploy',
+      '-n',
+      'svc-a',
+      '--ic',
+      'inferenceconfig.json',
+      '--ct',
+      'aks1',
+      '--cc',
+      'lots',
+      '--ma',
+      '0',
+    ]);
+    expect(run.err.trimEnd().split('\n')).toEqual([
+      '--ma/--autoscale-max-replicas (autoScaler.maxReplicas): expected an integer >= 1, got 0',
+      '--cc/--cpu-cores (containerResourceRequirements.cpu): expected a number > 0, got "lots"',
+    ]);
+    expect(run.code).toBe(1);
+    expect(run.out).toBe('');
+  });
+
+  it('model deploy with inline flags only names the flag of a missing entry script', async () => {
+    const run = await skiff([
+      'model',
+      'deploy',
+      '-n',
+      'svc-a',
+      '--es',
+      'nope.py',
+      '--sd',
+      'source',
+      '--ct',
+      'aks1',
+    ]);
+    expect(run.err).toBe(
+      `--es/--entry-script (entryScript): no such file: ${join(project, 'source/nope.py')}\n`,
+    );
+    expect(run.code).toBe(1);
+  });
+
+  it('service update refuses a bad inline flag value before any connection', async () => {
+    const run = await skiff(['service', 'update', '-n', 'svc-a', '--nr', '0']);
+    expect(run.err).toMatch(
+      /^--nr\/--num-replicas \(numReplicas\): expected an integer greater than zero/,
+    );
+    expect(run.code).toBe(1);
+  });
+
   it('with good files, the unreachable endpoint is what fails', async () => {
     const run = await skiff([
       'model',

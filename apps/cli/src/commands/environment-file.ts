@@ -9,6 +9,7 @@ import {
   type ConfigIssue,
 } from '@skiff/config';
 import type { Environment } from '@skiff/proto';
+import { toApiEnvironment } from '../deploy/configs.js';
 import type { CliIo } from '../io.js';
 
 /** The file `az ml environment scaffold` wrote and `az ml environment register -d` read. */
@@ -94,43 +95,10 @@ export async function readEnvironmentFile(io: CliIo, argument: string): Promise<
     if (error instanceof ConfigError) throw new ConfigError(error.issues.map(unnest));
     throw error;
   });
-  const env = v1.environment;
-  const registry = env.baseImageRegistry;
   return {
     kind: 'azureml',
     label: file.label,
-    definition: {
-      name: env.name ?? '',
-      version: env.version ?? '',
-      docker: {
-        baseImage: env.baseImage ?? '',
-        baseDockerfile: resolved.baseDockerfile ?? '',
-        ...(registry?.address
-          ? {
-              baseImageRegistry: {
-                address: registry.address,
-                username: registry.username ?? '',
-                password: registry.password ?? '',
-              },
-            }
-          : {}),
-        enabled: true,
-        arguments: [...env.dockerArguments],
-        shmSize: env.shmSize ?? '',
-      },
-      python: {
-        ...conda(resolved.condaDependencies ?? ''),
-        userManagedDependencies: env.userManagedDependencies,
-        interpreterPath: env.interpreterPath ?? '',
-        baseCondaEnvironment: env.baseCondaEnvironment ?? '',
-      },
-      environmentVariables: { ...env.environmentVariables },
-      extraDockerfileSteps: resolved.extraDockerfileSteps ?? '',
-      pipRequirements: '',
-      enableGpu: env.enableGpu,
-      cudaVersion: env.cudaVersion ?? '',
-      inferencingStackVersion: env.inferencingStackVersion ?? '',
-    },
+    definition: toApiEnvironment(v1.environment, resolved),
   };
 }
 

@@ -8,6 +8,7 @@ import {
   withConnectionOptions,
   type ConnectionFlags,
 } from '../connection/session.js';
+import { addInlineFlags, readInlineFlags } from '../deploy/inline-flags.js';
 import { prepareDeployment, startDeployment, type PreparedDeployment } from '../deploy/start.js';
 import { waitForDeployment } from '../deploy/wait.js';
 import { ExitCode, type CliIo } from '../io.js';
@@ -89,8 +90,9 @@ async function deploy(io: CliIo, options: DeployOptions): Promise<number> {
     prepared = await prepareDeployment(io, {
       name: options.name,
       models: (options.model ?? []).map(parseModelRef),
-      ic: options.ic ?? '',
-      dc: options.dc ?? '',
+      ic: options.ic,
+      dc: options.dc,
+      flags: readInlineFlags(options),
       compute: options.ct,
       overwrite: options.overwrite ?? false,
     });
@@ -240,14 +242,15 @@ export function registerModelCommands(program: Command, invocation: Invocation):
     ),
   );
 
-  withConnectionOptions(
+  const deployCommand = withConnectionOptions(
     model
       .command('deploy')
       .description(
         'Deploy models as a web service from Azure ML v1 inferenceconfig.json and ' +
-          'deploymentconfig.json: uploads the source snapshot when the control plane lacks it, ' +
-          'then waits for the deployment and prints one line per step and the scoring URI ' +
-          '(exit 0 Healthy, 1 Failed). Ctrl-C stops waiting, not the deployment.',
+          'deploymentconfig.json and/or the v1 inline flags, which override the files: ' +
+          'uploads the source snapshot when the control plane lacks it, then waits for the ' +
+          'deployment and prints one line per step and the scoring URI (exit 0 Healthy, ' +
+          '1 Failed). Ctrl-C stops waiting, not the deployment.',
       )
       .requiredOption('-n, --name <service>', 'service name, a DNS label of 3-32 characters')
       .option(
@@ -255,13 +258,13 @@ export function registerModelCommands(program: Command, invocation: Invocation):
         'model to deploy (repeatable; no version: the latest)',
         collect,
       )
-      .requiredOption(
+      .option(
         '--ic <file>',
-        'inference configuration (.json, .yml or .yaml), either v1 shape',
+        'inference configuration (.json, .yml or .yaml), either v1 shape (or the inline flags)',
       )
-      .requiredOption(
+      .option(
         '--dc <file>',
-        'deployment configuration (.json, .yml or .yaml), aks or local',
+        'deployment configuration (.json, .yml or .yaml), aks or local (default: the defaults and the inline flags)',
       )
       .option(
         '--ct <name>',
@@ -275,10 +278,15 @@ export function registerModelCommands(program: Command, invocation: Invocation):
       .option('--no-wait', 'return once the deployment is queued')
       .addHelpText(
         'after',
-        '\nExample:\n  skiff model deploy -n iris-svc -m iris:1 --ic inferenceconfig.json \\\n' +
-          '    --dc deploymentconfig.json --ct aks1 --overwrite',
+        '\nExamples:\n  skiff model deploy -n iris-svc -m iris:1 --ic inferenceconfig.json \\\n' +
+          '    --dc deploymentconfig.json --ct aks1 --overwrite\n' +
+          '  skiff model deploy -n iris-svc -m iris:1 --es score.py --sd . --rt python \\\n' +
+          '    --cf env.yml --ct aks1 --cc 0.5 --gb 1 --ma 4',
       ),
-  ).action(action(invocation, (options: DeployOptions) => deploy(io, options)));
+  );
+  addInlineFlags(deployCommand).action(
+    action(invocation, (options: DeployOptions) => deploy(io, options)),
+  );
 
   registerModelFileCommands(model, invocation);
 }

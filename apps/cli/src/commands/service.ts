@@ -25,6 +25,12 @@ import {
 } from '../deploy/configs.js';
 import { interruptOnSigint } from '../deploy/interrupt.js';
 import { ensureSnapshot } from '../deploy/snapshot.js';
+import {
+  addInlineFlags,
+  deploymentMask,
+  readInlineFlags,
+  type InlineFlags,
+} from '../deploy/inline-flags.js';
 import { waitForDeployment } from '../deploy/wait.js';
 import { ExitCode, type CliIo } from '../io.js';
 import {
@@ -101,6 +107,21 @@ const emptyInference: InferenceConfig = {
   description: '',
 };
 
+/**
+ * The deployment flags, with `--tag`/`--property` added to the service's current maps: an update
+ * mask replaces a map whole.
+ */
+function withCurrentMaps(
+  flags: InlineFlags,
+  current: WebserviceSpec['deploymentConfig'],
+): InlineFlags['deployment'] {
+  return flags.deployment.map((given) => {
+    const field = given.flag.field;
+    if (field !== 'tags' && field !== 'properties') return given;
+    return { ...given, value: { ...current?.[field], ...(given.value as object) } };
+  });
+}
+
 interface UpdateOptions extends Named {
   readonly model?: string[];
   readonly ic?: string;
@@ -115,20 +136,31 @@ async function update(io: CliIo, options: UpdateOptions): Promise<number> {
   // what the user hears about, not an unreachable endpoint.
   let inference: LoadedInferenceConfig | undefined;
   let environmentReference: EnvironmentReference | undefined;
+  let flags: InlineFlags;
   try {
+    flags = readInlineFlags(options);
+    const inferenceFlags = flags.inference.length > 0;
+    const deploymentFlags = flags.deployment.length > 0;
     if (
       options.model === undefined &&
       options.ic === undefined &&
       options.dc === undefined &&
-      options.environment === undefined
+      options.environment === undefined &&
+      !inferenceFlags &&
+      !deploymentFlags
     ) {
-      throw new UsageError('service update: give -m, --ic, --dc and/or -e');
+      throw new UsageError('service update: give -m, --ic, --dc, -e and/or inline flags');
     }
     if (options.environment !== undefined)
       environmentReference = parseEnvironmentRef(options.environment);
-    if (options.ic !== undefined) inference = await loadInferenceConfig(io, options.ic);
-    if (options.dc !== undefined) {
-      await loadDeploymentConfig(io, options.dc, inference?.enableGpu ?? false);
+    // Inference flags without --ic make a whole new inference configuration, as on deploy: the
+    // service's source directory was the deployer's, not necessarily this disk's.
+    if (options.ic !== undefined || inferenceFlags)
+      inference = await loadInferenceConfig(io, options.ic, flags.inference);
+    // Offline, the flags are checked against the defaults; the control plane checks them
+    // again merged into the service's configuration.
+    if (options.dc !== undefined || deploymentFlags) {
+      await loadDeploymentConfig(io, options.dc, inference?.enableGpu ?? false, flags.deployment);
     }
   } catch (error) {
     return reportFailure(io, error);
@@ -154,16 +186,27 @@ async function update(io: CliIo, options: UpdateOptions): Promise<number> {
       if (!inference)
         mask.push('inference_config.environment_reference', 'inference_config.environment');
     }
-    if (options.dc !== undefined) {
+    if (options.dc !== undefined || flags.deployment.length > 0) {
       // GPU defaults of a deployment config follow the service's environment.
-      enableGpu ??= (await client.webservices.get({ workspace, name: options.name })).webservice
-        ?.spec?.inferenceConfig?.environment?.enableGpu;
+      const current = (await client.webservices.get({ workspace, name: options.name })).webservice
+        ?.spec;
+      enableGpu ??= current?.inferenceConfig?.environment?.enableGpu;
       // Read again: its GPU default follows the service's environment, known only now. A
-      // computeTargetName in it is ignored: a service stays on its compute.
-      spec.deploymentConfig = (
-        await loadDeploymentConfig(io, options.dc, enableGpu ?? false)
-      ).config;
-      mask.push('deployment_config');
+      // computeTargetName in it is ignored: a service stays on its compute. Tags and
+      // properties of flags alone add to the service's.
+      const loaded = await loadDeploymentConfig(
+        io,
+        options.dc,
+        enableGpu ?? false,
+        options.dc === undefined
+          ? withCurrentMaps(flags, current?.deploymentConfig)
+          : flags.deployment,
+      );
+      spec.deploymentConfig = loaded.config;
+      // With --dc the whole configuration; flags alone change only their fields.
+      mask.push(
+        ...(options.dc !== undefined ? ['deployment_config'] : deploymentMask(flags.deployment)),
+      );
     }
     const { webservice, operationId } = await client.webservices.update({
       workspace,
@@ -293,13 +336,14 @@ export function registerServiceCommands(program: Command, invocation: Invocation
     ),
   );
 
-  named(
+  const updateCommand = named(
     service
       .command('update')
       .description(
-        'Change a service: new models (-m), a new inference configuration (--ic, which also ' +
-          'uploads its source snapshot when needed) and/or deployment configuration (--dc). ' +
-          'Replicas roll over; waits like model deploy unless --no-wait.',
+        'Change a service: new models (-m), a new inference configuration (--ic and/or the ' +
+          'inference flags, which also upload the source snapshot when needed), a new ' +
+          'deployment configuration (--dc), or single settings (the deployment flags alone ' +
+          'change only their fields). Replicas roll over; waits like model deploy unless --no-wait.',
       )
       .option('-m, --model <name:version>', 'the models to serve from now on (repeatable)', collect)
       .option('--ic <file>', 'new inference configuration (.json, .yml or .yaml)')
@@ -308,9 +352,13 @@ export function registerServiceCommands(program: Command, invocation: Invocation
       .option('--no-wait', 'return once the update is queued')
       .addHelpText(
         'after',
-        '\nExample:\n  skiff service update -n iris-svc -m iris:2 --dc deploymentconfig.json',
+        '\nExamples:\n  skiff service update -n iris-svc -m iris:2 --dc deploymentconfig.json\n' +
+          '  skiff service update -n iris-svc --ma 5',
       ),
-  ).action(action(invocation, (options: UpdateOptions) => update(io, options)));
+  );
+  addInlineFlags(updateCommand).action(
+    action(invocation, (options: UpdateOptions) => update(io, options)),
+  );
 
   named(
     service

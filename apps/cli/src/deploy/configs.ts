@@ -1,18 +1,29 @@
+import { dirname, join } from 'node:path';
 import {
   configFileAt,
-  readDeploymentConfigFile,
+  parseDeploymentConfig,
+  readConfigDocument,
   readInferenceConfigFile,
+  type ConfigFileLocation,
   type DeploymentConfig as V1DeploymentConfig,
   type InferenceConfig as V1InferenceConfig,
+  type InferenceEnvironment,
 } from '@skiff/config';
 import type { EnvironmentDefinition } from '@skiff/hashing';
 import {
   ComputeType,
   type DeploymentConfig,
   type Duration,
+  type Environment,
   type InferenceConfig,
 } from '@skiff/proto';
 import type { CliIo } from '../io.js';
+import {
+  nameFlagsInIssues,
+  withDeploymentFlags,
+  withInferenceFlags,
+  type InlineValue,
+} from './inline-flags.js';
 
 /** An inference configuration read from disk, in the API's shape, and what to snapshot. */
 export interface LoadedInferenceConfig {
@@ -34,19 +45,42 @@ const duration = (millis: number): Duration => ({
   nanos: Math.round((millis % 1_000) * 1e6),
 });
 
+/** What issues about a configuration given by inline flags alone are labelled with. */
+export const INLINE_FLAGS_LABEL = 'inline flags';
+
+// Flags without a file: a configuration "in" the working directory, so relative paths in it
+// mean what they mean on the command line.
+const inlineOnly = (io: CliIo): ConfigFileLocation => ({
+  label: INLINE_FLAGS_LABEL,
+  path: join(io.cwd, INLINE_FLAGS_LABEL),
+});
+
 /**
  * Reads an Azure ML v1 inference configuration (JSON or YAML, either shape) and the files it
  * names (conda file, Dockerfile steps, base Dockerfile) through @skiff/config's one reader —
  * `entryScript`, `condaFile` and `extraDockerfileSteps` relative to `sourceDirectory`, as in
  * v1: the control plane never reads the caller's disk, so their contents travel in the request.
+ * The inline flags (`--es`, `--sd`, ...) override the file's fields, or make the whole
+ * configuration when `argument` is undefined.
  *
- * @throws ConfigError naming every problem of the file or its references.
+ * @throws ConfigError naming every problem of the file or its references (the flag, for a
+ *   field a flag set).
  */
 export async function loadInferenceConfig(
   io: CliIo,
-  argument: string,
+  argument: string | undefined,
+  flags: readonly InlineValue[] = [],
 ): Promise<LoadedInferenceConfig> {
-  const loaded = await readInferenceConfigFile(configFileAt(io.cwd, argument));
+  const file = argument === undefined ? inlineOnly(io) : configFileAt(io.cwd, argument);
+  let loaded;
+  try {
+    const document = argument === undefined ? {} : await readConfigDocument(file);
+    loaded = await readInferenceConfigFile(file, {
+      document: withInferenceFlags(document, flags, io.cwd, dirname(file.path)),
+    });
+  } catch (error) {
+    throw nameFlagsInIssues(error, 'inference', flags, argument !== undefined);
+  }
   return {
     config: toApiInference(loaded.config, loaded.environment),
     enableGpu: loaded.config.environment.enableGpu,
@@ -57,45 +91,56 @@ export async function loadInferenceConfig(
 }
 
 function toApiInference(v1: V1InferenceConfig, definition: EnvironmentDefinition): InferenceConfig {
-  const env = v1.environment;
-  const registry = env.baseImageRegistry;
   return {
     entryScript: v1.entryScript,
     runtime: v1.runtime,
     sourceDirectory: v1.sourceDirectory ?? '',
     description: v1.description ?? '',
-    environment: {
-      name: env.name ?? '',
-      version: env.version ?? '',
-      docker: {
-        baseImage: env.baseImage ?? '',
-        baseDockerfile: definition.baseDockerfile ?? '',
-        ...(registry?.address
-          ? {
-              baseImageRegistry: {
-                address: registry.address,
-                username: registry.username ?? '',
-                password: registry.password ?? '',
-              },
-            }
-          : {}),
-        enabled: true,
-        arguments: [...env.dockerArguments],
-        shmSize: env.shmSize ?? '',
-      },
-      python: {
-        condaDependencies: definition.condaDependencies ?? '',
-        userManagedDependencies: env.userManagedDependencies,
-        interpreterPath: env.interpreterPath ?? '',
-        baseCondaEnvironment: env.baseCondaEnvironment ?? '',
-      },
-      environmentVariables: { ...env.environmentVariables },
-      extraDockerfileSteps: definition.extraDockerfileSteps ?? '',
-      pipRequirements: '',
-      enableGpu: env.enableGpu,
-      cudaVersion: env.cudaVersion ?? '',
-      inferencingStackVersion: env.inferencingStackVersion ?? '',
+    environment: toApiEnvironment(v1.environment, definition),
+  };
+}
+
+/**
+ * A checked v1 environment and the files it names, read in (conda file, Dockerfile steps, base
+ * Dockerfile), as the API's Environment: what an inference configuration carries and what
+ * `skiff environment register` stores.
+ */
+export function toApiEnvironment(
+  env: InferenceEnvironment,
+  definition: EnvironmentDefinition,
+): Environment {
+  const registry = env.baseImageRegistry;
+  return {
+    name: env.name ?? '',
+    version: env.version ?? '',
+    docker: {
+      baseImage: env.baseImage ?? '',
+      baseDockerfile: definition.baseDockerfile ?? '',
+      ...(registry?.address
+        ? {
+            baseImageRegistry: {
+              address: registry.address,
+              username: registry.username ?? '',
+              password: registry.password ?? '',
+            },
+          }
+        : {}),
+      enabled: true,
+      arguments: [...env.dockerArguments],
+      shmSize: env.shmSize ?? '',
     },
+    python: {
+      condaDependencies: definition.condaDependencies ?? '',
+      userManagedDependencies: env.userManagedDependencies,
+      interpreterPath: env.interpreterPath ?? '',
+      baseCondaEnvironment: env.baseCondaEnvironment ?? '',
+    },
+    environmentVariables: { ...env.environmentVariables },
+    extraDockerfileSteps: definition.extraDockerfileSteps ?? '',
+    pipRequirements: '',
+    enableGpu: env.enableGpu,
+    cudaVersion: env.cudaVersion ?? '',
+    inferencingStackVersion: env.inferencingStackVersion ?? '',
   };
 }
 
@@ -110,17 +155,29 @@ export interface LoadedDeploymentConfig {
 
 /**
  * Reads an Azure ML v1 deployment configuration (JSON or YAML) and returns it in the API's
- * shape with every default filled (the control plane applies the same rules again).
+ * shape with every default filled (the control plane applies the same rules again). The inline
+ * flags (`--cc`, `--ma`, ...) override the file's fields, or make the whole configuration
+ * (computeType "aks" unless `--cp`) when `argument` is undefined.
  *
- * @throws ConfigError naming every problem.
+ * @throws ConfigError naming every problem (the flag, for a field a flag set).
  */
 export async function loadDeploymentConfig(
   io: CliIo,
-  argument: string,
+  argument: string | undefined,
   enableGpu: boolean,
+  flags: readonly InlineValue[] = [],
 ): Promise<LoadedDeploymentConfig> {
-  const file = configFileAt(io.cwd, argument);
-  const v1 = await readDeploymentConfigFile(file, { enableGpu });
+  const file = argument === undefined ? inlineOnly(io) : configFileAt(io.cwd, argument);
+  let v1: V1DeploymentConfig;
+  try {
+    const document = argument === undefined ? {} : await readConfigDocument(file);
+    v1 = parseDeploymentConfig(withDeploymentFlags(document, flags), {
+      file: file.label,
+      enableGpu,
+    });
+  } catch (error) {
+    throw nameFlagsInIssues(error, 'deployment', flags, argument !== undefined);
+  }
   return {
     config: toApiDeployment(v1),
     computeTargetName: v1.computeTargetName,

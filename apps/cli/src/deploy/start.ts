@@ -7,6 +7,7 @@ import {
   type LoadedDeploymentConfig,
   type LoadedInferenceConfig,
 } from './configs.js';
+import type { InlineFlags } from './inline-flags.js';
 import { ensureSnapshot } from './snapshot.js';
 
 /** One deployment as `skiff model deploy` takes it. */
@@ -14,10 +15,15 @@ export interface DeploymentRequest {
   /** The service. */
   readonly name: string;
   readonly models: ModelRef[];
-  /** The inferenceconfig file, as named to the user in messages (relative to the cwd). */
-  readonly ic: string;
+  /**
+   * The inferenceconfig file, as named to the user in messages (relative to the cwd);
+   * undefined: the inline flags alone.
+   */
+  readonly ic: string | undefined;
   /** The deploymentconfig file, likewise. */
-  readonly dc: string;
+  readonly dc: string | undefined;
+  /** v1 inline flags (`--es`, `--cc`, ...) overriding the files' fields. */
+  readonly flags?: InlineFlags;
   /**
    * The compute target (`--ct`); undefined: the deployment configuration's
    * `computeTargetName`, as v1 did.
@@ -48,12 +54,22 @@ export async function prepareDeployment(
   io: CliIo,
   request: DeploymentRequest,
 ): Promise<PreparedDeployment> {
-  const inference = await loadInferenceConfig(io, request.ic);
-  const deployment = await loadDeploymentConfig(io, request.dc, inference.enableGpu);
+  if (request.ic === undefined && !request.flags?.inference.length) {
+    throw new UsageError('give --ic <file>, or the inline flags --es/--sd/--rt/--cf');
+  }
+  const inference = await loadInferenceConfig(io, request.ic, request.flags?.inference);
+  const deployment = await loadDeploymentConfig(
+    io,
+    request.dc,
+    inference.enableGpu,
+    request.flags?.deployment,
+  );
   const compute = request.compute ?? deployment.computeTargetName;
   if (compute === null) {
     throw new UsageError(
-      `no compute target: pass --ct <name>, or set computeTargetName in ${deployment.label}`,
+      request.dc === undefined
+        ? 'no compute target: pass --ct <name>'
+        : `no compute target: pass --ct <name>, or set computeTargetName in ${deployment.label}`,
     );
   }
   const { name, models, overwrite } = request;
