@@ -4,6 +4,8 @@ import { Store } from '@skiff/store';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
+import { ArtifactCollector } from './artifacts-gc/collector.js';
+import { ArtifactGcLoop } from './artifacts-gc/loop.js';
 import { AutoscalerLoop } from './autoscaling/loop.js';
 import { ensureAdminCredential, loadMasterKeys, loadTokenKeys } from './bootstrap.js';
 import type { ControlPlaneEnv } from './config.js';
@@ -18,6 +20,8 @@ import { startServer, type ControlPlaneServer } from './server.js';
 export interface ControlPlane {
   readonly server: ControlPlaneServer;
   readonly store: Store;
+  /** The artifact collector's loop (`runOnce()` collects now, if this process holds the lease). */
+  readonly artifactGc: ArtifactGcLoop;
   /** Graceful stop: drain RPCs (up to the grace period), close queues, then Redis. */
   stop(): Promise<void>;
 }
@@ -30,6 +34,9 @@ export interface ControlPlaneOverrides {
   now?: () => Date;
   artifacts?: ArtifactStore;
 }
+
+/** Partial uploads idle for less than this are never removed, whatever the grace period. */
+const MIN_PARTIAL_UPLOAD_IDLE_MS = 15 * 60_000;
 
 /** Wires and starts the control plane from its parsed configuration. */
 export async function startControlPlane(
@@ -85,6 +92,23 @@ export async function startControlPlane(
     agentReportTtlMs: env.SKIFF_AGENT_REPORT_INTERVAL_MS * 3,
   });
   autoscaler.start();
+  // Deletes blobs nothing references any more, and partial uploads (one control plane at a time).
+  const graceMs = env.SKIFF_ARTIFACT_GC_GRACE_SECONDS * 1_000;
+  const artifactGc = new ArtifactGcLoop({
+    collector: new ArtifactCollector({
+      store,
+      artifacts,
+      graceMs,
+      snapshotRetentionMs: env.SKIFF_ARTIFACT_GC_SNAPSHOT_RETENTION_SECONDS * 1_000,
+      // A client pausing mid-upload is not a failed upload, however short the grace.
+      partialUploadIdleMs: Math.max(graceMs, MIN_PARTIAL_UPLOAD_IDLE_MS),
+    }),
+    store,
+    log: log.child({ component: 'artifact-gc' }),
+    intervalMs: env.SKIFF_ARTIFACT_GC_INTERVAL_SECONDS * 1_000,
+    registry,
+  });
+  artifactGc.start();
   const server = await startServer(
     {
       log,
@@ -119,11 +143,13 @@ export async function startControlPlane(
   return {
     server,
     store,
+    artifactGc,
     stop: async () => {
       clearInterval(refresh);
       await server.close(env.SKIFF_SHUTDOWN_GRACE_SECONDS * 1_000);
       tracker.stop();
       await autoscaler.stop();
+      await artifactGc.stop();
       await reconciler.stop();
       await queues.close();
       await artifacts.close();

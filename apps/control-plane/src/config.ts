@@ -74,6 +74,18 @@ export const controlPlaneEnv = z.object({
    * agents their Redis credentials (docs/agent.md).
    */
   SKIFF_AGENT_REDIS_ACL: z.enum(['on', 'off']).default('on'),
+  /**
+   * How often the artifact collector runs (one control plane at a time); 0 turns it off.
+   * See docs/control-plane.md, "Garbage collection".
+   */
+  SKIFF_ARTIFACT_GC_INTERVAL_SECONDS: z.coerce.number().min(0).max(86_400).default(600),
+  /**
+   * An unreferenced blob is deleted only once it was last written longer ago than this; also
+   * how long a partial upload may stay idle. Keep it above the longest pause of an upload.
+   */
+  SKIFF_ARTIFACT_GC_GRACE_SECONDS: z.coerce.number().min(0).default(3_600),
+  /** A snapshot no service references is removed once unused for this long. */
+  SKIFF_ARTIFACT_GC_SNAPSHOT_RETENTION_SECONDS: z.coerce.number().min(0).default(86_400),
   /** Seconds to let in-flight RPCs finish on SIGTERM before cancelling them. */
   SKIFF_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).default(10),
   SKIFF_LOG_LEVEL: z
@@ -122,6 +134,12 @@ const CONTROL_PLANE_VARIABLES: Record<keyof ControlPlaneEnv, string> = {
   SKIFF_AGENT_REPORT_INTERVAL_MS: 'how often agents report their replicas; default 1000',
   SKIFF_AGENT_REDIS_ACL:
     'on: one Redis ACL user per compute target; off: the operator gives agents Redis credentials; default on',
+  SKIFF_ARTIFACT_GC_INTERVAL_SECONDS:
+    'how often unreferenced blobs and partial uploads are collected, 0 = never; default 600',
+  SKIFF_ARTIFACT_GC_GRACE_SECONDS:
+    'an unreferenced blob (or idle partial upload) is deleted only when older than this; default 3600',
+  SKIFF_ARTIFACT_GC_SNAPSHOT_RETENTION_SECONDS:
+    'a snapshot no service references is removed once unused this long; default 86400',
   SKIFF_SHUTDOWN_GRACE_SECONDS: 'on SIGTERM, how long RPCs in flight may finish; default 10',
   SKIFF_LOG_LEVEL: 'pino level; default info',
 };

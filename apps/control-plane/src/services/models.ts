@@ -8,6 +8,7 @@ import {
   type RegisterModelRequest,
 } from '@skiff/proto';
 import type { ModelRecord } from '@skiff/store';
+import { UploadPin } from '../artifacts-gc/upload-pin.js';
 import { scopeWorkspace, type RequestContext } from '../rpc/context.js';
 import { clientStream, serverStream, unary } from '../rpc/handlers.js';
 import { paginate, pageOffset, pageSize } from '../rpc/validate.js';
@@ -87,6 +88,8 @@ export function modelService(deps: ServiceDeps): ModelServiceServer {
       { method: m('RegisterModel'), audited: true },
       async (requests: AsyncIterable<RegisterModelRequest>, context) => {
         const cursor = new MessageCursor(requests);
+        // The files' blobs are safe from the artifact collector until the record names them.
+        const pin = new UploadPin(store.artifactGc);
         try {
           const first = await cursor.next();
           if (first?.part?.$case !== 'header') {
@@ -96,7 +99,12 @@ export function modelService(deps: ServiceDeps): ModelServiceServer {
           }
           const header = checkHeader(first.part.header, context, deps.maxUploadBytes);
           await store.workspaces.require(header.workspace);
-          const tree = await receiveModelTree(cursor, header, deps.artifacts, context.signal);
+          const tree = await receiveModelTree(
+            cursor,
+            header,
+            pin.store(deps.artifacts),
+            context.signal,
+          );
           if (tree.digest !== header.digest) {
             throw new InvalidArgumentError(
               `header.digest: digest mismatch, the header says ${header.digest} but the files hash to ${tree.digest}`,
@@ -128,6 +136,7 @@ export function modelService(deps: ServiceDeps): ModelServiceServer {
           return { model: modelToProto(record), deduplicated: record.deduplicated };
         } finally {
           cursor.close();
+          await pin.release();
         }
       },
     ),
@@ -218,8 +227,8 @@ export function modelService(deps: ServiceDeps): ModelServiceServer {
             { field: 'version' },
           );
         }
-        // The files' blobs stay: they are content-addressed and may be shared with other
-        // versions or workspaces.
+        // The files' blobs stay for now: the artifact collector deletes those no model version
+        // or snapshot of any workspace names (docs/control-plane.md, "Garbage collection").
         if (!(await store.models.delete(workspace, name, version))) {
           throw new NotFoundError(`model '${name}' version ${version} not found`);
         }

@@ -2,6 +2,7 @@ import { DigestMismatchError } from '@skiff/artifacts';
 import { InvalidArgumentError, NotFoundError } from '@skiff/errors';
 import type { Snapshot, SnapshotServiceServer, UploadSnapshotRequest } from '@skiff/proto';
 import type { SnapshotRecord } from '@skiff/store';
+import { UploadPin } from '../artifacts-gc/upload-pin.js';
 import { scopeWorkspace } from '../rpc/context.js';
 import { clientStream, unary } from '../rpc/handlers.js';
 import type { ServiceDeps } from './deps.js';
@@ -39,6 +40,8 @@ export function snapshotService(deps: ServiceDeps): SnapshotServiceServer {
       context.target = `snapshot/${digest}`;
       const record = await store.snapshots.get(workspace, digest);
       if (!record) throw new NotFoundError(`snapshot '${digest}' not found`, { field: 'digest' });
+      // Clients ask before they deploy: the collector keeps what was just asked for.
+      await store.snapshots.markUsed(workspace, [digest]);
       return { snapshot: snapshotToProto(record) };
     }),
 
@@ -47,6 +50,8 @@ export function snapshotService(deps: ServiceDeps): SnapshotServiceServer {
       { method: m('UploadSnapshot'), audited: true },
       async (requests: AsyncIterable<UploadSnapshotRequest>, context) => {
         const cursor = new MessageCursor(requests);
+        // The blob is safe from the artifact collector until the record names it.
+        const pin = new UploadPin(store.artifactGc);
         try {
           const first = await cursor.next();
           if (first?.part?.$case !== 'header') {
@@ -68,6 +73,7 @@ export function snapshotService(deps: ServiceDeps): SnapshotServiceServer {
           const existing = await store.snapshots.get(workspace, digest);
           // A record whose bytes went missing (a store wiped by hand) takes the upload again.
           if (existing && (await artifacts.has(digest))) {
+            await store.snapshots.markUsed(workspace, [digest]);
             // The answer goes out now; whatever the client still sends is discarded (close).
             return { snapshot: snapshotToProto(existing), deduplicated: true };
           }
@@ -83,7 +89,12 @@ export function snapshotService(deps: ServiceDeps): SnapshotServiceServer {
                     { field: 'header.size_bytes' },
                   ),
               }),
-              { expectedDigest: digest, maxBytes: size, signal: context.signal },
+              {
+                expectedDigest: digest,
+                maxBytes: size,
+                signal: context.signal,
+                beforePublish: pin.beforePublish,
+              },
             )
             .catch((error: unknown) => {
               if (error instanceof DigestMismatchError) {
@@ -121,6 +132,7 @@ export function snapshotService(deps: ServiceDeps): SnapshotServiceServer {
           return { snapshot: snapshotToProto(stored), deduplicated: !added && !put.created };
         } finally {
           cursor.close();
+          await pin.release();
         }
       },
     ),
