@@ -242,9 +242,10 @@ export class FilesystemArtifactStore implements ArtifactStore {
     for (const name of names) {
       const path = join(this.#tempDir, name);
       const stats = await statOrUndefined(path);
+      if (!stats) continue; // gone meanwhile
       // A file set aside keeps the artifact's mtime; its ctime is when the sweep renamed it.
-      const changed = name.endsWith(ASIDE_SUFFIX) ? stats?.ctimeMs : stats?.mtimeMs;
-      if (changed === undefined || Number(changed) >= olderThan.getTime()) continue;
+      const changed = name.endsWith(ASIDE_SUFFIX) ? stats.ctimeMs : stats.mtimeMs;
+      if (Number(changed) >= olderThan.getTime()) continue;
       if (name.endsWith(TEMP_SUFFIX)) {
         await rm(path, { force: true }).catch(() => undefined);
         removed.count += 1;
