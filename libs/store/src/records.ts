@@ -77,7 +77,6 @@ export interface SnapshotRecord {
 /** Lifecycle state of a service (the API's WebserviceState). */
 export type ServiceState = 'transitioning' | 'healthy' | 'unhealthy' | 'failed' | 'deleting';
 
-/** A webservice's desired and observed state. */
 /** An autoscaler decision, as `skiff service show` prints it. */
 export interface ScaleDecisionRecord {
   /** Replicas decided. */
@@ -90,6 +89,7 @@ export interface ScaleDecisionRecord {
   sequence: number;
 }
 
+/** A webservice's desired and observed state. */
 export interface ServiceRecord extends Revisioned {
   workspace: string;
   name: string;
