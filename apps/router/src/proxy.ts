@@ -38,7 +38,7 @@ export interface ForwardRequest {
   readonly requestId: string;
   readonly clientAddress: string;
   readonly protocol: 'http' | 'https';
-  /** Headers added to the answer (request ids, Connection: close while draining). */
+  /** Headers added to the answer (the request ids). */
   readonly responseHeaders: OutgoingHttpHeaders;
   /** Set when the service has data collection on. */
   readonly capture?: { readonly input: BodyCapture; readonly output: BodyCapture };

@@ -48,6 +48,7 @@ async function handle(deps: RequestHandlerDeps, req: IncomingMessage, res: Serve
   const url = req.url ?? '/';
   const query = url.indexOf('?');
   const path = query < 0 ? url : url.slice(0, query);
+  // Kept by every answer below: writeHead merges it with the headers it is given.
   if (deps.draining()) res.setHeader('connection', 'close');
   switch (path) {
     case '/healthz':
@@ -74,7 +75,6 @@ async function handle(deps: RequestHandlerDeps, req: IncomingMessage, res: Serve
   const requestId = clientRequestId ?? randomUUID();
   const responseHeaders: OutgoingHttpHeaders = { 'x-ms-request-id': requestId };
   if (clientRequestId) responseHeaders['x-ms-client-request-id'] = clientRequestId;
-  if (deps.draining()) responseHeaders['connection'] = 'close';
   if (!match) {
     sendError(res, 404, `no route for ${path}`, requestId, responseHeaders);
     return;
