@@ -9,6 +9,7 @@ import {
   type WebserviceSpec,
 } from '@skiff/proto';
 import type { Store } from '@skiff/store';
+import { requireVersion } from '../rpc/validate.js';
 import { requireModelName } from '../services/uploads/upload-fields.js';
 import { normalizeSpec } from './spec.js';
 
@@ -131,12 +132,7 @@ export async function resolveEnvironmentReference(
   if (!spec || !inference || !ref) return { spec, reference: undefined };
   const field = 'spec.inference_config.environment_reference';
   const name = requireEnvironmentName(ref.name, `${field}.name`);
-  if (!Number.isInteger(ref.version) || ref.version < 0) {
-    throw new InvalidArgumentError(
-      `${field}.version: expected 0 (the latest) or a version number from 1, got ${ref.version}`,
-      { field: `${field}.version` },
-    );
-  }
+  requireVersion(ref.version, true, `${field}.version`);
   const registered = await store.environments.get(workspace, name, ref.version);
   if (!registered) {
     throw new NotFoundError(

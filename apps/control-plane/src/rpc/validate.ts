@@ -40,6 +40,17 @@ export function requireServiceName(value: string | undefined, field = 'name'): s
   return name;
 }
 
+/** A version number from 1; 0 (the latest) too when `allowLatest`. */
+export function requireVersion(value: number, allowLatest: boolean, field = 'version'): number {
+  if (!Number.isInteger(value) || value < (allowLatest ? 0 : 1)) {
+    throw new InvalidArgumentError(
+      `${field}: expected ${allowLatest ? '0 (the latest) or ' : ''}a version number from 1, got ${value}`,
+      { field },
+    );
+  }
+  return value;
+}
+
 /** A page size: 0 means the default; at most `max`. */
 export function pageSize(value: number, field = 'page_size', fallback = 100, max = 1_000): number {
   if (!Number.isInteger(value) || value < 0 || value > max) {

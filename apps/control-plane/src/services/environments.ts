@@ -12,7 +12,7 @@ import {
 } from '../deployments/environment-reference.js';
 import { scopeWorkspace } from '../rpc/context.js';
 import { unary } from '../rpc/handlers.js';
-import { paginate, pageOffset, pageSize } from '../rpc/validate.js';
+import { paginate, pageOffset, pageSize, requireVersion } from '../rpc/validate.js';
 import type { ServiceDeps } from './deps.js';
 
 const m = (name: string) => `/skiff.v1.EnvironmentService/${name}`;
@@ -33,16 +33,6 @@ function environmentToProto(record: EnvironmentRecord): RegisteredEnvironment {
     createTime: new Date(record.createdAt),
     createdBy: record.createdBy,
   };
-}
-
-function requireVersion(value: number): number {
-  if (!Number.isInteger(value) || value < 0) {
-    throw new InvalidArgumentError(
-      `version: expected 0 (the latest) or a version number from 1, got ${value}`,
-      { field: 'version' },
-    );
-  }
-  return value;
 }
 
 /**
@@ -106,7 +96,7 @@ export function environmentService(deps: ServiceDeps): EnvironmentServiceServer 
     getEnvironment: unary(deps, { method: m('GetEnvironment') }, async (request, context) => {
       const workspace = scopeWorkspace(context, request.workspace);
       const name = requireEnvironmentName(request.name, 'name');
-      const version = requireVersion(request.version);
+      const version = requireVersion(request.version, true);
       context.target = `environment/${name}`;
       return {
         environment: withVersion(await store.environments.require(workspace, name, version)),

@@ -11,7 +11,7 @@ import type { ModelRecord } from '@skiff/store';
 import { UploadPin } from '../artifacts-gc/upload-pin.js';
 import { scopeWorkspace, type RequestContext } from '../rpc/context.js';
 import { clientStream, serverStream, unary } from '../rpc/handlers.js';
-import { paginate, pageOffset, pageSize } from '../rpc/validate.js';
+import { paginate, pageOffset, pageSize, requireVersion } from '../rpc/validate.js';
 import type { ServiceDeps } from './deps.js';
 import { MessageCursor } from './uploads/message-cursor.js';
 import { receiveModelTree } from './uploads/model-tree.js';
@@ -66,16 +66,6 @@ function checkHeader(
     );
   }
   return { ...header, workspace, name };
-}
-
-function requireVersion(value: number, allowLatest: boolean): number {
-  if (!Number.isInteger(value) || value < (allowLatest ? 0 : 1)) {
-    throw new InvalidArgumentError(
-      `version: expected ${allowLatest ? '0 (the latest) or ' : ''}a version number from 1, got ${value}`,
-      { field: 'version' },
-    );
-  }
-  return value;
 }
 
 /** ModelService: versioned model trees, uploaded by client stream into the artifact store. */
