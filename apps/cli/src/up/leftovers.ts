@@ -5,12 +5,10 @@ import type { LockRecord } from './lock.js';
 import { stopRecorded } from './processes.js';
 import { stopReplicas } from './replicas.js';
 
-/** The order apps stop in: nothing is left without what it depends on while it runs. */
-export const STOP_ORDER = ['router', 'agent', 'control-plane', 'redis'] as const;
-
 /**
- * Stops the recorded apps still running and every replica of the data directory's agent;
- * returns the names of what it stopped.
+ * Stops the recorded apps still running and every replica of the data directory's agent, in
+ * the order LocalPlatform stops them (nothing is left without what it depends on while it
+ * runs); returns the names of what it stopped.
  */
 export async function stopLeftovers(
   dataDir: DataDir,
