@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   attachCompute,
   call,
+  eventually,
   failure,
   minimalSpec,
   startHarness,
@@ -341,13 +342,8 @@ describe('EnvironmentService while Redis is down', () => {
         expect((await failure(attempt())).code).toBe(status.UNAVAILABLE);
       }
       restarted = await startRedisServer({ port: server.port, dir: server.dir, appendOnly: true });
-      let found: GetEnvironmentResponse | undefined;
-      for (let i = 0; i < 100 && !found; i++) {
-        found = await api
-          .get('sklearn')
-          .catch(() => new Promise<undefined>((r) => setTimeout(() => r(undefined), 50)));
-      }
-      expect(found?.environment?.version).toBe(1);
+      const found = await eventually(() => api.get('sklearn'), 100);
+      expect(found.environment?.version).toBe(1);
     } finally {
       api.close();
       await harness.stop();
