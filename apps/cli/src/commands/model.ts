@@ -27,11 +27,18 @@ import { action, type Invocation } from '../program.js';
 import { parseEnvironmentRef } from './environment.js';
 import { registerModelFileCommands } from './model-files.js';
 
+/** `NAME[:VERSION]` as a model reference (no version: the latest), or undefined. */
+export function modelRefOf(text: string): ModelRef | undefined {
+  const match = /^([A-Za-z0-9._-]{1,255})(?::(\d+))?$/.exec(text);
+  if (!match?.[1]) return undefined;
+  return { name: match[1], version: match[2] === undefined ? 0 : Number(match[2]) };
+}
+
 /** Parses `-m NAME[:VERSION]` (no version: the latest, as the API's version 0 means). */
 export function parseModelRef(text: string): ModelRef {
-  const match = /^([A-Za-z0-9._-]{1,255})(?::(\d+))?$/.exec(text);
-  if (!match?.[1]) throw new UsageError(`-m: expected NAME or NAME:VERSION, got '${text}'`);
-  return { name: match[1], version: match[2] === undefined ? 0 : Number(match[2]) };
+  const ref = modelRefOf(text);
+  if (!ref) throw new UsageError(`-m: expected NAME or NAME:VERSION, got '${text}'`);
+  return ref;
 }
 
 function printModel(io: CliIo, model: Model | undefined, format: OutputFormat): void {

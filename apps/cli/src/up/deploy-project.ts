@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { SkiffApiError, SkiffClient } from '@skiff/client';
 import { modelDigest } from '@skiff/hashing';
 import { AuthMode, type ModelRef } from '@skiff/proto';
+import { modelRefOf } from '../commands/model.js';
 import { UsageError, type Session } from '../connection/session.js';
 import { loadDeploymentConfig, loadInferenceConfig } from '../deploy/configs.js';
 import { startDeployment } from '../deploy/start.js';
@@ -136,8 +137,8 @@ async function parseModelArgument(text: string, cwd: string): Promise<ModelArgum
   if (named?.[1] && named[2]) return { name: named[1], path: resolve(cwd, named[2]) };
   const path = resolve(cwd, text);
   if (await exists(path)) return { name: modelNameFor(path), path };
-  const ref = /^([A-Za-z0-9._-]{1,255})(?::(\d+))?$/.exec(text);
-  if (ref?.[1]) return { name: ref[1], version: ref[2] === undefined ? 0 : Number(ref[2]) };
+  const ref = modelRefOf(text);
+  if (ref) return ref;
   throw new UsageError(
     `--model: '${text}' is neither a file or folder nor NAME[:VERSION] of a registered model`,
   );
