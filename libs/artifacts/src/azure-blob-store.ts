@@ -277,13 +277,26 @@ export class AzureBlobArtifactStore implements ArtifactStore {
    */
   async removeStaleUploads(olderThan: Date): Promise<StaleUploadsRemoved> {
     this.#assertOpen();
+    return this.#removeStale(olderThan, true);
+  }
+
+  /**
+   * The sweep of {@link removeStaleUploads}; with `everywhere` false only `uploads/` is listed
+   * (cheap, what a store does on connect — the whole container is the collector's job).
+   */
+  async #removeStale(olderThan: Date, everywhere: boolean): Promise<StaleUploadsRemoved> {
     const removed = { count: 0, bytes: 0 };
     // The listing with uncommitted blobs does not say which are committed; a plain one does.
     const committed = new Set<string>();
-    for await (const item of this.#container.listBlobsFlat({ prefix: 'sha256/' })) {
-      committed.add(item.name);
+    if (everywhere) {
+      for await (const item of this.#container.listBlobsFlat({ prefix: 'sha256/' })) {
+        committed.add(item.name);
+      }
     }
-    const all = this.#container.listBlobsFlat({ includeUncommitedBlobs: true });
+    const all = this.#container.listBlobsFlat({
+      includeUncommitedBlobs: true,
+      ...(everywhere ? {} : { prefix: UPLOADS_PREFIX }),
+    });
     for await (const item of all) {
       if (item.properties.lastModified.getTime() >= olderThan.getTime()) continue;
       const temp = item.name.startsWith(UPLOADS_PREFIX);
@@ -362,7 +375,7 @@ export class AzureBlobArtifactStore implements ArtifactStore {
 
   async #removeStaleUploads(olderThanMs: number): Promise<void> {
     try {
-      await this.removeStaleUploads(new Date(Date.now() - olderThanMs));
+      await this.#removeStale(new Date(Date.now() - olderThanMs), false);
     } catch {
       // Best effort: a principal without list permission can still use the store.
     }
