@@ -28,6 +28,7 @@ export { EnvironmentStore, type EnvironmentRecord } from './environments.js';
 export { ServiceStore, type ServiceHistory, type ServiceMutator } from './services.js';
 export { QueueEventCursors } from './cursors.js';
 export { AgentStore, type AgentRecord, type ReplicaReport } from './agents.js';
+export { LeaseStore, processLeaseHolder } from './leases.js';
 export { RoutingStore, type ServiceLoadRecord, type ServiceLoadTotal } from './routing.js';
 export { DeploymentEventLog, type AppendOptions, type StoredDeploymentEvent } from './events.js';
 export { ServiceLogStore, type LogLineRecord } from './logs.js';

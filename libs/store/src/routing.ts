@@ -34,28 +34,13 @@ redis.call('HSET', KEYS[1], 'hash', ARGV[1])
 return version
 `;
 
-/**
- * Renews a lease held by ARGV[1], or takes it when it is free.
- * KEYS: the lease key. ARGV: holder, ttl ms. Returns 1 when the caller holds it now.
- */
-const LEASE = `
-local holder = redis.call('GET', KEYS[1])
-if holder == false or holder == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', tonumber(ARGV[2]))
-  return 1
-end
-return 0
-`;
-
 type RoutingClient = Redis & {
   skiffTableVersion(key: string, hash: string): Promise<number>;
-  skiffLease(key: string, holder: string, ttlMs: number): Promise<number>;
 };
 
 /**
  * What routers tell the control plane and what it tells them: per-router load reports (kept
- * for a time to live, so a router that dies stops counting), routing-table versions, and the
- * lease that picks one control plane to run the autoscaler.
+ * for a time to live, so a router that dies stops counting) and routing-table versions.
  */
 export class RoutingStore {
   private readonly client: RoutingClient;
@@ -64,7 +49,6 @@ export class RoutingStore {
     this.client = redis as RoutingClient;
     if (typeof this.client.skiffTableVersion !== 'function') {
       redis.defineCommand('skiffTableVersion', { numberOfKeys: 1, lua: TABLE_VERSION });
-      redis.defineCommand('skiffLease', { numberOfKeys: 1, lua: LEASE });
     }
   }
 
@@ -116,16 +100,6 @@ export class RoutingStore {
   async tableVersion(workspace: string, compute: string, contentHash: string): Promise<number> {
     return guarded(() =>
       this.client.skiffTableVersion(keys.routingVersion(workspace, compute), contentHash),
-    );
-  }
-
-  /**
-   * Takes or renews the lease `name` for `holder` for `ttlMs`; true while `holder` holds it.
-   * A holder that stops renewing loses it when the time runs out.
-   */
-  async lease(name: string, holder: string, ttlMs: number): Promise<boolean> {
-    return guarded(
-      async () => (await this.client.skiffLease(keys.lease(name), holder, ttlMs)) === 1,
     );
   }
 

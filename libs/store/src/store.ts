@@ -3,6 +3,7 @@ import { ArtifactGcStore } from './artifact-gc.js';
 import { ModelStore, SnapshotStore } from './artifacts-meta.js';
 import { AgentStore } from './agents.js';
 import { RoutingStore } from './routing.js';
+import { LeaseStore } from './leases.js';
 import { AuditLog } from './audit.js';
 import { ChangeFeed } from './change-feed.js';
 import { ComputeStore } from './computes.js';
@@ -36,6 +37,7 @@ export class Store {
   readonly cursors: QueueEventCursors;
   readonly agents: AgentStore;
   readonly routing: RoutingStore;
+  readonly leases: LeaseStore;
 
   protected constructor(
     readonly redis: Redis,
@@ -58,6 +60,7 @@ export class Store {
     this.cursors = new QueueEventCursors(redis);
     this.agents = new AgentStore(redis);
     this.routing = new RoutingStore(redis);
+    this.leases = new LeaseStore(redis);
   }
 
   /**

@@ -1,6 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
-import type { Store } from '@skiff/store';
+import { processLeaseHolder, type Store } from '@skiff/store';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { ArtifactCollector, CollectionReport } from './collector.js';
@@ -29,7 +27,7 @@ export interface ArtifactGcLoopOptions {
  */
 export class ArtifactGcLoop {
   readonly #options: ArtifactGcLoopOptions;
-  readonly #holder = `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
+  readonly #holder = processLeaseHolder();
   readonly #leaseMs: number;
   readonly #swept: Counter<'kind'> | undefined;
   readonly #sweptBytes: Counter<'kind'> | undefined;
@@ -102,9 +100,9 @@ export class ArtifactGcLoop {
 
   async #run(): Promise<CollectionReport | undefined> {
     const { store, log, collector } = this.#options;
-    if (!(await store.routing.lease(LEASE, this.#holder, this.#leaseMs))) return undefined;
+    if (!(await store.leases.lease(LEASE, this.#holder, this.#leaseMs))) return undefined;
     const renewal = setInterval(() => {
-      store.routing.lease(LEASE, this.#holder, this.#leaseMs).catch(() => undefined);
+      store.leases.lease(LEASE, this.#holder, this.#leaseMs).catch(() => undefined);
     }, this.#leaseMs / 4);
     const started = Date.now();
     try {

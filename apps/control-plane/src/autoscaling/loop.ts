@@ -1,9 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { Autoscaler, type AutoscalePolicy, type ScaleDecision } from '@skiff/autoscale';
 import { WebserviceSpec } from '@skiff/proto';
 import type { ComputeJob } from '@skiff/queue';
-import { UNCHANGED, type ServiceRecord, type Store } from '@skiff/store';
+import { processLeaseHolder, UNCHANGED, type ServiceRecord, type Store } from '@skiff/store';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { placeable } from './capacity.js';
@@ -66,7 +64,7 @@ export function autoscalePolicy(record: ServiceRecord): AutoscalePolicy | undefi
  */
 export class AutoscalerLoop {
   readonly #options: AutoscalerLoopOptions;
-  readonly #holder = `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
+  readonly #holder = processLeaseHolder();
   readonly #tracked = new Map<string, Tracked>();
   /** Decisions stored but not enqueued yet (Redis was away); retried every tick. */
   readonly #unsent = new Map<string, { compute: string; job: ComputeJob }>();
@@ -121,7 +119,7 @@ export class AutoscalerLoop {
   /** One round: hold the lease, sample every autoscaled service, decide those that are due. */
   async tick(): Promise<void> {
     const { store } = this.#options;
-    const leading = await store.routing.lease(LEASE, this.#holder, this.#tickMs * 4 + 1_000);
+    const leading = await store.leases.lease(LEASE, this.#holder, this.#tickMs * 4 + 1_000);
     if (!leading) {
       if (this.#leading)
         this.#options.log.info('autoscaler lease lost; another control plane decides');
