@@ -35,25 +35,27 @@ export function placeable(
   agents: readonly AgentRecord[],
 ): Placement {
   const own = requestOf(record);
+  // Each spec is parsed once, not once per resource.
+  const requests = others.map((other) => ({
+    request: requestOf(other),
+    count: other.desiredReplicas,
+  }));
+  const capacityOf: Record<keyof ReplicaRequest, (agent: AgentRecord) => number> = {
+    cpu: (agent) => agent.capacity.cpu,
+    memoryInGB: (agent) => agent.capacity.memoryInGB,
+    gpu: (agent) => agent.capacity.gpu,
+  };
   let best: Placement = UNBOUNDED;
-  const dimensions: [keyof ReplicaRequest, (agent: AgentRecord) => number, string][] = [
-    ['cpu', (agent) => agent.capacity.cpu, 'cpu'],
-    ['memoryInGB', (agent) => agent.capacity.memoryInGB, 'memoryInGB'],
-    ['gpu', (agent) => agent.capacity.gpu, 'gpu'],
-  ];
-  for (const [field, capacityOf, name] of dimensions) {
-    const total = agents.reduce((sum, agent) => sum + capacityOf(agent), 0);
+  for (const field of Object.keys(capacityOf) as (keyof ReplicaRequest)[]) {
+    const total = agents.reduce((sum, agent) => sum + capacityOf[field](agent), 0);
     if (total <= 0 || own[field] <= 0) continue;
-    const used = others.reduce(
-      (sum, other) => sum + requestOf(other)[field] * other.desiredReplicas,
-      0,
-    );
+    const used = requests.reduce((sum, { request, count }) => sum + request[field] * count, 0);
     // A small epsilon keeps 4 × 0.5 on 2 cores from losing a replica to rounding.
     const fits = Math.max(0, Math.floor((total - used) / own[field] + 1e-9));
     if (fits < best.replicas) {
       best = {
         replicas: fits,
-        limitedBy: `${name}: ${round(total)} on ${agents.length} node(s), ${round(used)} used by other services, ${round(own[field])} per replica`,
+        limitedBy: `${field}: ${round(total)} on ${agents.length} node(s), ${round(used)} used by other services, ${round(own[field])} per replica`,
       };
     }
   }

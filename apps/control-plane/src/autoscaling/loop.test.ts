@@ -3,6 +3,7 @@ import { computeJobId, type ComputeJob } from '@skiff/queue';
 import { Store, type ReplicaReport } from '@skiff/store';
 import { isolatedRedis, type IsolatedRedis } from '@skiff/testing';
 import { pino } from 'pino';
+import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { minimalSpec } from '../test-support/harness.js';
 import { AutoscalerLoop } from './loop.js';
@@ -182,6 +183,32 @@ describe('AutoscalerLoop', () => {
     // Every decision is its own job: the second 3 does not collide with the first.
     expect(new Set(decided.map(computeJobId)).size).toBe(3);
     expect(jobs.every(({ compute }) => compute === 'local')).toBe(true);
+  });
+
+  it('exports replica counts per service and drops them once the service is gone', async () => {
+    await deploy('iris', spec({}));
+    const registry = new Registry();
+    const loop = new AutoscalerLoop({
+      store,
+      queues: { enqueue: () => Promise.resolve() },
+      log: pino({ level: 'silent' }),
+      registry,
+      agentReportTtlMs: 3_000,
+      tickMs: 250,
+      now: () => now,
+    });
+    loops.push(loop);
+    await agentReports('iris', 1, 0);
+    await run(loop, 500);
+    const series = async () =>
+      (await registry.getSingleMetric('skiff_service_replicas')?.get())?.values ?? [];
+    expect(await series()).toContainEqual({
+      value: 1,
+      labels: { workspace: 'team-a', service: 'iris', count: 'ready' },
+    });
+    await store.services.purge('team-a', 'iris', 1);
+    await run(loop, 250);
+    expect(await series()).toEqual([]);
   });
 
   it('never scales a service with a fixed replica count', async () => {

@@ -141,7 +141,15 @@ export class AutoscalerLoop {
         await this.#sampleCompute(workspace.name, compute, onCompute, seen, resume);
       }
     }
-    for (const key of this.#tracked.keys()) if (!seen.has(key)) this.#tracked.delete(key);
+    for (const key of this.#tracked.keys()) {
+      if (seen.has(key)) continue;
+      this.#tracked.delete(key);
+      // A deleted (or no longer autoscaled) service leaves no stale series behind.
+      const [workspace = '', service = ''] = key.split('/');
+      for (const count of ['desired', 'ready', 'current']) {
+        this.#replicas?.remove({ workspace, service, count });
+      }
+    }
   }
 
   async #sampleCompute(
