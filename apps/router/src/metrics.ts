@@ -13,7 +13,6 @@ export interface RouterMetrics {
   readonly upstreamRetries: Counter<'service'>;
   readonly tableVersion: Gauge;
   readonly tableConnected: Gauge;
-  readonly collectorDropped: Counter;
 }
 
 /** The `service` label of requests for names the table does not have (bounded cardinality). */
@@ -100,11 +99,6 @@ export function createRouterMetrics(
       collect() {
         this.set(table.connected() ? 1 : 0);
       },
-    }),
-    collectorDropped: new Counter({
-      name: 'skiff_router_data_collection_dropped_total',
-      help: 'Data collection records dropped',
-      registers,
     }),
   };
 }
