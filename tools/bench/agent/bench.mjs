@@ -12,24 +12,31 @@
 // servers started at once). Artifacts are cached: a first CLI deploy warms the agent's
 // artifact cache, then every measured deploy is a new service name with the same snapshot and
 // model. Writes bench/results/agent-<time>.json. See README.md beside this file.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { SkiffClient, SkiffApiError } from '@skiff/client';
-import { ComputeKind, DeploymentStep, Role, WebserviceState } from '@skiff/proto';
+import { DeploymentStep, WebserviceState } from '@skiff/proto';
 import { ComputeQueue } from '@skiff/queue';
 import { freePort, startRedisServer } from '@skiff/testing';
 import { Redis } from 'ioredis';
+import {
+  BIN,
+  REPO,
+  cliOf,
+  createRun,
+  processesOf,
+  sleep,
+  startAgent,
+  startControlPlane,
+  startNode,
+  waitFor as poll,
+} from '../lib/platform.mjs';
 
-const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SCALE_TO = 8;
-const BIN = (app, name) => join(REPO, `apps/${app}/bin/${name}.js`);
 const MODEL_DIR = join(REPO, 'examples/models/iris-logreg/1');
 const EXAMPLE = join(REPO, 'examples/iris-python');
 const PREFIX = 'skiff:';
@@ -39,123 +46,20 @@ const NODE = 'bench-node';
 const TIMEOUT_MS = 120_000;
 
 const now = () => performance.now();
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-// ---------------------------------------------------------------- processes and cleanup
+// ---------------------------------------------------------------- processes
 
-/** Everything this run started, stopped in reverse order by {@link cleanup}. */
-const started = [];
-let work;
-let cleaning;
+/** This run: its temporary directory, what it started and their cleanup (../lib/platform.mjs). */
+const run = await createRun('agent', WORKSPACE);
+const { started, cleanup } = run;
+const work = run.dir;
 
-/** Starts `node <bin>`; keeps the last 64 KiB of its output for error messages. */
-function startNode(bin, env, args = [], cwd = REPO) {
-  let output = '';
-  const child = spawn(process.execPath, [bin, ...args], {
-    env: { ...process.env, ...env },
-    cwd,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const keep = (chunk) => (output = (output + chunk.toString()).slice(-65_536));
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  const exited = new Promise((resolve) =>
-    child.once('exit', (code, signal) => resolve(code ?? signal)),
-  );
-  const handle = {
-    child,
-    exited,
-    output: () => output,
-    async stop(signal = 'SIGTERM') {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill(signal);
-        await Promise.race([exited, sleep(10_000).then(() => child.kill('SIGKILL'))]);
-        await exited;
-      }
-    },
-  };
-  return handle;
-}
+/** Pids of every process of this run's `service` (of any service without one). */
+const processesOfRun = (service = '') => processesOf(WORKSPACE, service);
 
-/** Pids of every process carrying this run's workspace in SKIFF_SERVICE_ID (replicas, workers). */
-function processesOfRun(service = '') {
-  const wanted = `SKIFF_SERVICE_ID=${WORKSPACE}/${service}`;
-  const found = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const environ = readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0');
-      if (environ.some((v) => (service ? v === wanted : v.startsWith(wanted)))) {
-        found.push(Number(entry));
-      }
-    } catch {
-      // gone meanwhile, or not ours to read
-    }
-  }
-  return found;
-}
-
-/**
- * Stops everything: replicas (they outlive the agent by design, so they are found by this
- * run's workspace name), the agent, the control plane, Redis; removes the temporary directory.
- * Safe to call twice and from a signal handler.
- */
-function cleanup() {
-  cleaning ??= (async () => {
-    for (const pid of processesOfRun()) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // exited meanwhile
-      }
-    }
-    for (const process of started.reverse()) {
-      await process.stop().catch(() => undefined);
-    }
-    for (let i = 0; i < 50 && processesOfRun().length > 0; i++) await sleep(100);
-    if (work) await rm(work, { recursive: true, force: true });
-  })();
-  return cleaning;
-}
-
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.once(signal, () => {
-    console.error(`\n${signal}: stopping every process of the run and removing ${work ?? ''}`);
-    cleanup().finally(() => process.exit(130));
-  });
-}
-// Last resort if the event loop is gone (process.exit elsewhere): no replica is left behind.
-process.once('exit', () => {
-  for (const pid of processesOfRun()) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // exited meanwhile
-    }
-  }
-  if (work) rmSync(work, { recursive: true, force: true });
-});
-
-/** Polls `check` every `everyMs` until it returns a value, or fails saying `what`. */
-async function waitFor(what, check, { timeoutMs = TIMEOUT_MS, everyMs = 50, context } = {}) {
-  const until = Date.now() + timeoutMs;
-  let last;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > until) {
-      throw new Error(
-        `timed out waiting for ${what}${last ? ` (last error: ${last.message})` : ''}` +
-          (context ? `\n${context()}` : ''),
-      );
-    }
-    await sleep(everyMs);
-  }
-}
+/** Polls `check` every `everyMs` (50 by default) until it returns a value, or fails. */
+const waitFor = (what, check, { timeoutMs = TIMEOUT_MS, everyMs = 50, context } = {}) =>
+  poll(what, check, { timeoutMs, everyMs, context });
 
 /** GET http://<address>/ with no keep-alive; resolves with the status, 0 when it fails. */
 function getRoot(address) {
@@ -176,57 +80,18 @@ function getRoot(address) {
 async function startPlatform() {
   const redis = await startRedisServer();
   started.push({ stop: () => redis.stop() });
-  const endpoint = `127.0.0.1:${await freePort()}`;
-  const token = `skf_${randomBytes(12).toString('hex')}_${randomBytes(32).toString('base64url')}`;
-  const controlPlane = startNode(BIN('control-plane', 'skiff-control-plane'), {
-    REDIS_URL: redis.url,
-    SKIFF_REDIS_PREFIX: PREFIX,
-    SKIFF_DATA_DIR: join(work, 'control-plane'),
-    SKIFF_GRPC_LISTEN: endpoint,
-    SKIFF_HTTP_LISTEN: `127.0.0.1:${await freePort()}`,
-    SKIFF_ADMIN_TOKEN: token,
-    SKIFF_SHUTDOWN_GRACE_SECONDS: '1',
-    SKIFF_LOG_LEVEL: 'warn',
+  const { endpoint, admin, deployerToken, agentToken } = await startControlPlane(run, WORKSPACE, {
+    redisUrl: redis.url,
+    prefix: PREFIX,
   });
-  started.push(controlPlane);
-  const admin = await waitFor(
-    'the control plane to answer',
-    async () => {
-      const client = await SkiffClient.connect({ endpoint, token, connectTimeoutMs: 1_000 });
-      try {
-        await client.workspaces.list({});
-        return client;
-      } catch (error) {
-        client.close();
-        throw error;
-      }
-    },
-    { everyMs: 100, context: controlPlane.output },
-  );
-  started.push({ stop: async () => admin.close() });
-  await admin.workspaces.create({ workspace: { name: WORKSPACE } });
-  await admin.computes.attach({
-    compute: { workspace: WORKSPACE, name: 'local', kind: ComputeKind.COMPUTE_KIND_LOCAL },
-  });
-  const credential = async (role, compute = '') =>
-    (await admin.workspaces.createCredential({ workspace: WORKSPACE, role, compute })).token;
-  const deployerToken = await credential(Role.ROLE_DEPLOYER);
-  const agentToken = await credential(Role.ROLE_AGENT, 'local');
   const deployer = await SkiffClient.connect({ endpoint, token: deployerToken });
   started.push({ stop: async () => deployer.close() });
-
-  const agent = startNode(BIN('agent', 'skiff-agent'), {
-    SKIFF_ENDPOINT: endpoint,
-    SKIFF_TOKEN: agentToken,
-    SKIFF_WORKSPACE: WORKSPACE,
-    SKIFF_COMPUTE: 'local',
-    SKIFF_NODE_NAME: NODE,
-    REDIS_URL: redis.url,
-    SKIFF_STATE_DIR: join(work, 'agent'),
-    SKIFF_HTTP_LISTEN: `127.0.0.1:${await freePort()}`,
-    SKIFF_LOG_LEVEL: 'warn',
+  const agent = await startAgent(run, WORKSPACE, {
+    endpoint,
+    agentToken,
+    redisUrl: redis.url,
+    node: NODE,
   });
-  started.push(agent);
 
   const state = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
   await state.connect();
@@ -247,28 +112,7 @@ async function startPlatform() {
     { everyMs: 100, context: agent.output },
   );
 
-  const cli = async (args, cwd) => {
-    const run = startNode(
-      BIN('cli', 'skiff'),
-      {
-        SKIFF_ENDPOINT: endpoint,
-        SKIFF_TOKEN: deployerToken,
-        SKIFF_WORKSPACE: WORKSPACE,
-        HOME: work,
-      },
-      args,
-      cwd,
-    );
-    started.push(run);
-    const code = await run.exited;
-    started.splice(started.indexOf(run), 1);
-    if (code !== 0) {
-      throw new Error(
-        `skiff ${args.join(' ')} exited ${code}:\n${run.output()}\n${agent.output()}`,
-      );
-    }
-    return run.output();
-  };
+  const cli = cliOf(run, WORKSPACE, { endpoint, deployerToken, context: agent.output });
   return { admin, deployer, agent, state, queue, cli };
 }
 
@@ -672,7 +516,6 @@ function report(results) {
 // ---------------------------------------------------------------- main
 
 const loadBefore = loadavg()[0];
-work = await mkdtemp(join(tmpdir(), 'skiff-bench-agent-'));
 try {
   const platform = await startPlatform();
   const project = join(work, 'iris-python');

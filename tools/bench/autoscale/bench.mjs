@@ -16,18 +16,23 @@
 // BENCH_REFRESH_S (1) the refreshPeriodInSeconds; BENCH_MAX_REPLICAS (8); cpu 0.1 and
 // 0.25 GB per replica so that eight fit a 2-CPU machine. Writes
 // bench/results/autoscale-<time>.json. See README.md beside this file.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { SkiffClient } from '@skiff/client';
-import { ComputeKind, Role } from '@skiff/proto';
 import { freePort, startRedisServer } from '@skiff/testing';
+import {
+  BIN,
+  REPO,
+  cliOf,
+  createRun,
+  sleep,
+  startAgent,
+  startControlPlane,
+  startNode,
+  waitFor,
+} from '../lib/platform.mjs';
 
-const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
 const SCORE_SECONDS = Number(process.env.BENCH_SCORE_SECONDS ?? 0.2);
 const REFRESH_S = Number(process.env.BENCH_REFRESH_S ?? 1);
@@ -39,182 +44,41 @@ const HIGH = 8;
 /** The autoscaler's scale-down window (libs/autoscale). */
 const DOWN_WINDOW_S = 60;
 const SERVICE = 'iris-auto';
-const BIN = (app, name) => join(REPO, `apps/${app}/bin/${name}.js`);
 const WORKSPACE = `bench-${randomBytes(4).toString('hex')}`;
 const SAMPLE = JSON.stringify({ data: [[5.1, 3.5, 1.4, 0.2]] });
 const POLL_MS = 100;
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const seconds = (ms) => (Number.isFinite(ms) ? (ms / 1_000).toFixed(2) : '—');
 
-// ---------------------------------------------------------------- processes and cleanup
+// ---------------------------------------------------------------- processes
 
-const started = [];
-let work;
-let cleaning;
-
-/** Starts `node <bin>`; keeps the last 64 KiB of its output for error messages. */
-function startNode(bin, env, args = [], cwd = REPO) {
-  let output = '';
-  const child = spawn(process.execPath, [bin, ...args], {
-    env: { ...process.env, ...env },
-    cwd,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const keep = (chunk) => (output = (output + chunk.toString()).slice(-65_536));
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  const exited = new Promise((resolve) =>
-    child.once('exit', (code, signal) => resolve(code ?? signal)),
-  );
-  return {
-    child,
-    exited,
-    output: () => output,
-    async stop(signal = 'SIGTERM') {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill(signal);
-        await Promise.race([exited, sleep(10_000).then(() => child.kill('SIGKILL'))]);
-        await exited;
-      }
-    },
-  };
-}
-
-/** Pids of every process carrying this run's workspace in SKIFF_SERVICE_ID (the replicas). */
-function replicasOfRun() {
-  const wanted = `SKIFF_SERVICE_ID=${WORKSPACE}/`;
-  const found = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const environ = readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0');
-      if (environ.some((v) => v.startsWith(wanted))) found.push(Number(entry));
-    } catch {
-      // gone meanwhile, or not ours to read
-    }
-  }
-  return found;
-}
-
-function killReplicas() {
-  for (const pid of replicasOfRun()) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // exited meanwhile
-    }
-  }
-}
-
-/** Stops everything this run started (replicas outlive their agent by design); safe twice. */
-function cleanup() {
-  cleaning ??= (async () => {
-    killReplicas();
-    for (const process of started.reverse()) await process.stop().catch(() => undefined);
-    for (let i = 0; i < 50 && replicasOfRun().length > 0; i++) await sleep(100);
-    if (work) await rm(work, { recursive: true, force: true });
-  })();
-  return cleaning;
-}
-
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.once(signal, () => {
-    console.error(`\n${signal}: stopping every process of the run and removing ${work ?? ''}`);
-    cleanup().finally(() => process.exit(130));
-  });
-}
-process.once('exit', () => {
-  killReplicas();
-  for (const process of started) process.child?.kill('SIGKILL');
-  if (work) rmSync(work, { recursive: true, force: true });
-});
-
-/** Polls `check` every `everyMs` until it returns a value, or fails saying `what`. */
-async function waitFor(what, check, { timeoutMs = 120_000, everyMs = 100, context } = {}) {
-  const until = Date.now() + timeoutMs;
-  let last;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > until) {
-      throw new Error(
-        `timed out waiting for ${what}${last ? ` (last error: ${last.message})` : ''}` +
-          (context ? `\n${context()}` : ''),
-      );
-    }
-    await sleep(everyMs);
-  }
-}
+/** This run: its temporary directory, what it started and their cleanup (../lib/platform.mjs). */
+const run = await createRun('autoscale', WORKSPACE);
+const { started, cleanup } = run;
+const work = run.dir;
 
 // ---------------------------------------------------------------- the platform
 
 async function startPlatform() {
   const redis = await startRedisServer();
   started.push({ stop: () => redis.stop() });
-  const endpoint = `127.0.0.1:${await freePort()}`;
-  const token = `skf_${randomBytes(12).toString('hex')}_${randomBytes(32).toString('base64url')}`;
-  const controlPlane = startNode(BIN('control-plane', 'skiff-control-plane'), {
-    REDIS_URL: redis.url,
-    SKIFF_REDIS_PREFIX: 'skiff:',
-    SKIFF_DATA_DIR: join(work, 'control-plane'),
-    SKIFF_GRPC_LISTEN: endpoint,
-    SKIFF_HTTP_LISTEN: `127.0.0.1:${await freePort()}`,
-    SKIFF_ADMIN_TOKEN: token,
-    SKIFF_SHUTDOWN_GRACE_SECONDS: '1',
-    SKIFF_LOG_LEVEL: 'warn',
-  });
-  started.push(controlPlane);
-  const admin = await waitFor(
-    'the control plane to answer',
-    async () => {
-      const client = await SkiffClient.connect({ endpoint, token, connectTimeoutMs: 1_000 });
-      try {
-        await client.workspaces.list({});
-        return client;
-      } catch (error) {
-        client.close();
-        throw error;
-      }
-    },
-    { context: controlPlane.output },
-  );
-  started.push({ stop: async () => admin.close() });
   const routerAddress = `127.0.0.1:${await freePort()}`;
-  await admin.workspaces.create({ workspace: { name: WORKSPACE } });
-  await admin.computes.attach({
-    compute: {
-      workspace: WORKSPACE,
-      name: 'local',
-      kind: ComputeKind.COMPUTE_KIND_LOCAL,
-      routerUrl: `http://${routerAddress}`,
-    },
+  const { controlPlane, endpoint, admin, deployerToken, agentToken } = await startControlPlane(
+    run,
+    WORKSPACE,
+    { redisUrl: redis.url, prefix: 'skiff:', routerUrl: `http://${routerAddress}` },
+  );
+  const agent = await startAgent(run, WORKSPACE, {
+    endpoint,
+    agentToken,
+    redisUrl: redis.url,
+    node: 'bench-node',
   });
-  const credential = async (role, compute = '') =>
-    (await admin.workspaces.createCredential({ workspace: WORKSPACE, role, compute })).token;
-  const deployerToken = await credential(Role.ROLE_DEPLOYER);
-  const agentToken = await credential(Role.ROLE_AGENT, 'local');
-  const common = {
+  const router = startNode(BIN('router', 'skiff-router'), {
     SKIFF_ENDPOINT: endpoint,
     SKIFF_TOKEN: agentToken,
     SKIFF_WORKSPACE: WORKSPACE,
     SKIFF_COMPUTE: 'local',
-  };
-  const agent = startNode(BIN('agent', 'skiff-agent'), {
-    ...common,
-    SKIFF_NODE_NAME: 'bench-node',
-    REDIS_URL: redis.url,
-    SKIFF_STATE_DIR: join(work, 'agent'),
-    SKIFF_HTTP_LISTEN: `127.0.0.1:${await freePort()}`,
-    SKIFF_LOG_LEVEL: 'warn',
-  });
-  started.push(agent);
-  const router = startNode(BIN('router', 'skiff-router'), {
-    ...common,
     SKIFF_ROUTER_LISTEN: routerAddress,
     SKIFF_LOG_LEVEL: 'warn',
   });
@@ -227,23 +91,7 @@ async function startPlatform() {
   const context = () =>
     `agent:\n${agent.output().slice(-4_000)}\nrouter:\n${router.output().slice(-4_000)}\n` +
     `control plane:\n${controlPlane.output().slice(-4_000)}`;
-  const cli = async (args, cwd) => {
-    const run = startNode(
-      BIN('cli', 'skiff'),
-      {
-        SKIFF_ENDPOINT: endpoint,
-        SKIFF_TOKEN: deployerToken,
-        SKIFF_WORKSPACE: WORKSPACE,
-        HOME: work,
-      },
-      args,
-      cwd,
-    );
-    started.push(run);
-    const code = await run.exited;
-    started.splice(started.indexOf(run), 1);
-    if (code !== 0) throw new Error(`skiff ${args.join(' ')} exited ${code}:\n${run.output()}`);
-  };
+  const cli = cliOf(run, WORKSPACE, { endpoint, deployerToken });
   return {
     admin,
     cli,
@@ -549,7 +397,6 @@ function report(rounds, meta) {
 // ---------------------------------------------------------------- main
 
 const loadBefore = loadavg()[0];
-work = await mkdtemp(join(tmpdir(), 'skiff-bench-autoscale-'));
 try {
   const platform = await startPlatform();
   const project = join(work, 'iris-python');
